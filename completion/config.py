@@ -1,0 +1,68 @@
+"""The one settings object that flows from the CLI or LSP initializationOptions down to the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+LOG_LEVELS = ("error", "warning", "info", "debug")
+
+# LSP initializationOptions use camelCase; the dataclass uses snake_case.
+LSP_KEYS = {
+    "model": "model",
+    "device": "device",
+    "dtype": "dtype",
+    "suggestions": "suggestions",
+    "maxTokens": "max_tokens",
+    "speculation": "speculation",
+    "pie": "pie",
+    "kvBudgetMB": "kv_budget_mb",
+    "staleBudget": "stale_budget",
+    "maxFileBytes": "max_file_bytes",
+    "allowPickle": "allow_pickle",
+    "logLevel": "log_level",
+}
+
+
+@dataclass(slots=True)
+class Settings:
+    """Engine settings; invalid values are refused here, with the name of the setting."""
+
+    model: str | None = None  # folder, HF-cache id or .gguf; None = the embedded default model
+    device: str = "auto"  # auto = cuda when available
+    dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU
+    suggestions: int = 3  # k: how many suggestions a request returns
+    max_tokens: int = 48  # generated tokens per suggestion, at most
+    speculation: bool = True  # drafts + tree verification (exact either way)
+    pie: bool = True  # False: re-encode on every edit (the quality reference)
+    kv_budget_mb: int = 2048  # KV memory across documents; least recently used are evicted past it
+    stale_budget: int = 2048  # stale tokens (K/V that predate an edit before them) tolerated before a refresh
+    max_file_bytes: int = 1_000_000  # larger documents are tracked but get no completions
+    allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.stale_budget < 0:
+            raise ValueError(f"stale_budget must be at least 0, not {self.stale_budget}")
+
+    def replace(self, **changes) -> Settings:
+        """A copy with ``changes`` applied (and checked)."""
+        return dataclasses.replace(self, **changes)
+
+
+def settings_from_lsp(options: dict, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Settings from LSP camelCase options over ``base``; also returns the unknown keys, to be reported."""
+    known = {LSP_KEYS[key]: value for key, value in options.items() if key in LSP_KEYS}
+    unknown = sorted(key for key in options if key not in LSP_KEYS)
+    return (base or Settings()).replace(**known), unknown

@@ -1,0 +1,239 @@
+"""The engine: documents, their KV sessions, and completion requests. Owned by ONE worker thread.
+
+A request reads in a few lines: bring the document's cache up to date (coalesced token edits, PIE),
+refresh it if too stale, build the healed prompt and stop rule, decode k suggestions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from completion import models
+from completion.config import Settings
+from completion.decode import Cancelled, Prompt, decode
+from completion.document import Document, TextChange, TokenEdit, coalesce
+from completion.models import ModelError
+from completion.runner import ModelRunner
+from completion.session import EditMode, Session
+from completion.stops import StopRule
+from completion.syntax import context_at, language_of
+from completion.vocab import Vocabulary
+
+__all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
+
+
+class UnknownDocument(KeyError):
+    """A request named a document that is not open."""
+
+    def __str__(self) -> str:
+        return f"document not open: {self.args[0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    text: str  # inserted at the cursor
+    logprob: float
+
+
+@dataclass(slots=True)
+class Completion:
+    suggestions: list[Suggestion]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None  # why there are none, when that is not the model's choice
+
+
+@dataclass(slots=True)
+class OpenDocument:
+    """An open document; ``mirror`` is None for binary or too large ones (text tracked, never completed)."""
+
+    uri: str
+    text: str
+    language: str | None
+    mirror: Document | None = None
+    session: Session | None = None
+    pending: list[TokenEdit] = field(default_factory=list)
+    skip_reason: str | None = None
+
+
+def completable(text: str, settings: Settings) -> str | None:
+    """Why a document gets no completions (binary, too large), or None."""
+    if "\x00" in text:
+        return "binary file"
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "not valid Unicode text"
+    if size > settings.max_file_bytes:
+        return f"larger than maxFileBytes ({settings.max_file_bytes})"
+    return None
+
+
+class Engine:
+    def __init__(self, settings: Settings, progress: models.Progress | None = None) -> None:
+        self.settings = settings
+        self.loaded = models.load(settings, progress)
+        self.runner = ModelRunner(self.loaded)
+        self.vocab = Vocabulary(self.loaded.tokenizer)
+        self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
+        self.counters = {"editsApplied": 0, "pieUpdates": 0, "fullEncodes": 0, "draftTokensProposed": 0,
+                         "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0}
+
+    @property
+    def info(self) -> dict:
+        return self.loaded.info()
+
+    @property
+    def edit_mode(self) -> EditMode:
+        return EditMode.PIE if self.settings.pie else EditMode.REENCODE
+
+    # -- documents -------------------------------------------------------------------------------------
+    def open(self, uri: str, text: str, language_id: str | None = None) -> None:
+        self.documents[uri] = OpenDocument(uri=uri, text=text, language=language_of(uri, language_id))
+        self._track(self.documents[uri])
+
+    def _track(self, doc: OpenDocument) -> None:
+        """(Re)build the token mirror, or drop it when the text is not completable."""
+        doc.skip_reason = completable(doc.text, self.settings)
+        doc.mirror = None if doc.skip_reason else Document(self.vocab, doc.text)
+        doc.session, doc.pending = None, []
+
+    def change(self, uri: str, changes: Sequence[TextChange]) -> None:
+        doc = self._get(uri)
+        for change in changes:
+            if not 0 <= change.start <= change.end <= len(doc.text):
+                raise ValueError(f"change [{change.start}, {change.end}) is outside {uri} (length {len(doc.text)})")
+            doc.text = doc.text[: change.start] + change.text + doc.text[change.end:]
+            self.counters["editsApplied"] += 1
+            if doc.mirror is not None and completable(change.text, self.settings) is None:
+                edit = doc.mirror.apply(change)
+                if edit is not None and doc.session is not None:
+                    doc.pending.append(edit)
+            else:
+                doc.mirror = None
+        if doc.mirror is None or completable(doc.text, self.settings) is not None:
+            self._track(doc)
+
+    def close(self, uri: str) -> None:
+        self.documents.pop(uri, None)
+
+    def text(self, uri: str) -> str:
+        return self._get(uri).text
+
+    def _get(self, uri: str) -> OpenDocument:
+        if uri not in self.documents:
+            raise UnknownDocument(uri)
+        return self.documents[uri]
+
+    def accept(self, uri: str, accepted_text: str) -> None:
+        """A suggestion (or part of it) the user accepted; the coming didChange carries the text itself."""
+        self._get(uri)
+        self.counters["accepts"] += 1
+
+    # -- cache -----------------------------------------------------------------------------------------
+    def _session(self, doc: OpenDocument) -> Session:
+        """The document's session with every pending edit applied (one PIE update per coalesced edit)."""
+        if doc.session is None:
+            doc.session = Session(self.runner, doc.mirror.tokens, self.edit_mode)
+            doc.pending = []
+            self.counters["fullEncodes"] += 1
+            self._enforce_budget(keep=doc.uri)
+        for edit in coalesce(doc.pending):
+            doc.session.apply(edit)
+            self.counters["pieUpdates" if self.settings.pie else "fullEncodes"] += 1
+        doc.pending = []
+        assert doc.session.tokens == doc.mirror.tokens, "KV session out of step with the document mirror"
+        return doc.session
+
+    def _enforce_budget(self, keep: str) -> None:
+        """Evict the least recently used documents' caches while the total is over kvBudgetMB."""
+        budget = self.settings.kv_budget_mb * 2**20
+        for doc in list(self.documents.values()):
+            total = sum(d.session.nbytes() for d in self.documents.values() if d.session is not None)
+            if total <= budget:
+                return
+            if doc.uri != keep and doc.session is not None:
+                doc.session, doc.pending = None, []
+                self.counters["evictions"] += 1
+
+    # -- completion ------------------------------------------------------------------------------------
+    def complete(self, uri: str, offset: int, k: int | None = None, max_tokens: int | None = None,
+                 cancelled: Callable[[], bool] = lambda: False) -> Completion:
+        doc = self._get(uri)
+        if not 0 <= offset <= len(doc.text):
+            raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
+        if doc.skip_reason:
+            return Completion([], reason=doc.skip_reason)
+        self.documents.move_to_end(uri)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        session = self._session(doc)
+        prompt_tokens, healed = self._healed_prompt(doc.mirror, offset)
+        if session.stale_count(prompt_tokens) > self.settings.stale_budget:
+            session.refresh()
+            self.counters["refreshes"] += 1
+        timings["cache_update"] = _ms_since(started)
+        syntax = context_at(doc.text, offset, doc.language)
+        stop = StopRule.at(doc.text, offset, syntax)
+        prompt = self._prompt(doc.mirror.tokens, prompt_tokens, healed)
+        decode_started = time.perf_counter()
+        branches = decode(self.runner, session.store, prompt, self.vocab, stop, k or self.settings.suggestions,
+                          max_tokens or self.settings.max_tokens, cancelled)
+        timings["decode"] = _ms_since(decode_started)
+        timings["total"] = _ms_since(started)
+        return Completion(_distinct(branches), timings)
+
+    def _healed_prompt(self, mirror: Document, offset: int) -> tuple[int, bytes]:
+        """Token healing: the prompt ends at the last token boundary before the cursor, minus one token.
+
+        The cursor's token may merge with what comes next (newline + indentation, a half-typed word), so
+        the prompt backs off and the suggestion must first reproduce the removed bytes.
+        """
+        index, partial = mirror.split_at(offset)
+        if not partial and index > 0 and mirror.tokens[index - 1] not in self.vocab.special_ids:
+            index -= 1
+            partial = self.vocab.bytes_of[mirror.tokens[index]]
+        return index, partial
+
+    def _prompt(self, tokens: list[int], length: int, healed: bytes) -> Prompt:
+        if length == 0:  # nothing before the cursor: start from BOS (or EOS, the usual document separator)
+            start = self.loaded.tokenizer.bos_token_id
+            start = self.loaded.tokenizer.eos_token_id if start is None else start
+            return Prompt(prefix_len=0, last_token=start, last_position=0, healed=healed)
+        return Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1,
+                      healed=healed)
+
+    def stats(self) -> dict:
+        return {**self.counters, "tokensEncoded": self.runner.tokens_encoded,
+                "kvBytes": sum(d.session.nbytes() for d in self.documents.values() if d.session)}
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Apply new settings; the model is reloaded only when model, device or dtype changed."""
+        reload = (settings.model, settings.device, settings.dtype) != (
+            self.settings.model, self.settings.device, self.settings.dtype)
+        if reload:
+            self.loaded = models.load(settings)
+            self.runner = ModelRunner(self.loaded)
+            self.vocab = Vocabulary(self.loaded.tokenizer)
+        previous, self.settings = self.settings, settings
+        if reload or previous.pie != settings.pie or previous.max_file_bytes != settings.max_file_bytes:
+            for doc in self.documents.values():
+                self._track(doc)
+
+
+def _distinct(branches) -> list[Suggestion]:
+    """Non-empty suggestions, greedy first, then by log-probability, without repeats."""
+    ordered = branches[:1] + sorted(branches[1:], key=lambda b: -b.logprob)
+    seen: set[str] = set()
+    suggestions = []
+    for branch in ordered:
+        if branch.text and branch.text not in seen:
+            seen.add(branch.text)
+            suggestions.append(Suggestion(branch.text, round(branch.logprob, 4)))
+    return suggestions
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)

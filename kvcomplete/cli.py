@@ -1,0 +1,191 @@
+"""`kvcomplete` command line: setup, info, complete, serve, demo, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from kvcomplete import __version__
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder, id in the local HF cache, or .gguf (default: embedded)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (can run code)")
+    parser.add_argument("--no-pie", dest="pie", action="store_false",
+                        help="re-encode on every edit instead of PIE (also allows length-dependent rotary)")
+
+
+def _settings(args: argparse.Namespace, **extra):
+    from completion.config import Settings
+
+    return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+                    pie=args.pie, **extra)
+
+
+def _progress(message: str, fraction: float | None) -> None:
+    print(f"kvcomplete: {message}", file=sys.stderr, flush=True)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from completion import default_model
+
+    folder = default_model.install(log=lambda message: print(f"kvcomplete: {message}", file=sys.stderr))
+    print(folder)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from completion import models
+
+    info = models.load(_settings(args), None if args.json else _progress).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+def parse_location(location: str) -> tuple[Path, int, int]:
+    """PATH:LINE:COL with 1-based line and column (column in characters)."""
+    try:
+        path, line, column = location.rsplit(":", 2)
+        return Path(path), int(line), int(column)
+    except ValueError:
+        raise UserError(f"expected PATH:LINE:COL (1-based), got {location!r}") from None
+
+
+def read_source(path: Path) -> str:
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise UserError(f"{path} is not a text file (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        raise UserError(f"line {line} is outside the file (1..{len(lines)})")
+    if not 1 <= column <= len(lines[line - 1]) + 1:
+        raise UserError(f"column {column} is outside line {line} (1..{len(lines[line - 1]) + 1})")
+    return sum(len(text_line) + 1 for text_line in lines[: line - 1]) + column - 1
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from completion.engine import Engine
+
+    path, line, column = parse_location(args.location)
+    text = read_source(path)
+    offset = offset_of(text, line, column)
+    started = time.perf_counter()
+    engine = Engine(_settings(args, speculation=args.speculation), None if args.json else _progress)
+    load_ms = round((time.perf_counter() - started) * 1000, 1)
+    uri = path.resolve().as_uri()
+    engine.open(uri, text)
+    result = engine.complete(uri, offset, k=args.k, max_tokens=args.max_tokens)
+    timings = {"load": load_ms, **result.timings_ms}
+    if args.json:
+        print(json.dumps({"model": engine.info["model"],
+                          "suggestions": [{"text": s.text, "logprob": s.logprob} for s in result.suggestions],
+                          "timings_ms": timings}, indent=2))
+        return 0
+    if not result.suggestions:
+        print(f"(no suggestion{': ' + result.reason if result.reason else ''})")
+    for number, suggestion in enumerate(result.suggestions, 1):
+        print(f"--- suggestion {number} (logprob {suggestion.logprob:.2f})")
+        print(suggestion.text)
+    print(f"--- {', '.join(f'{k} {v:.0f} ms' for k, v in timings.items())}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lsp_server.server import run
+
+    return run(_settings(args), tcp=args.tcp)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from demo.run import main as demo_main
+
+    return demo_main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "kernels":
+        from kernels.bench import main as bench_kernels
+
+        return bench_kernels(["--json"] if args.json else [])
+    from completion.bench import main as bench_engine
+
+    return bench_engine(args)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kvcomplete", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"kvcomplete {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("setup", help="fetch and convert the embedded default model (once)").set_defaults(
+        run=cmd_setup)
+
+    info = commands.add_parser("info", help="model, family, rotary variant, parameters, device, dtype, FIM")
+    _add_model_arguments(info)
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(run=cmd_info)
+
+    complete = commands.add_parser("complete", help="one-shot completion at PATH:LINE:COL (1-based)")
+    complete.add_argument("location", metavar="PATH:LINE:COL")
+    complete.add_argument("-k", type=int, default=3, help="number of suggestions (default 3)")
+    complete.add_argument("--max-tokens", type=int, default=48)
+    complete.add_argument("--no-speculation", dest="speculation", action="store_false")
+    complete.add_argument("--json", action="store_true")
+    _add_model_arguments(complete)
+    complete.set_defaults(run=cmd_complete)
+
+    serve = commands.add_parser("serve", help="LSP server over stdio (or --tcp 127.0.0.1:PORT)")
+    serve.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on a loopback TCP port instead of stdio")
+    _add_model_arguments(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", help="complete the bundled example with the default model")
+    _add_model_arguments(demo)
+    demo.set_defaults(run=cmd_demo)
+
+    bench = commands.add_parser("bench", help="benchmarks: edits (PIE vs re-encode), kernels (GPU)")
+    bench.add_argument("suite", choices=["edits", "kernels"])
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--quick", action="store_true")
+    _add_model_arguments(bench)
+    bench.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from completion.models import ModelError
+
+    try:
+        return args.run(args)
+    except (UserError, ModelError, ValueError) as error:
+        print(f"kvcomplete: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Tiny random models of each rotary family, saved as real model folders with the default tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+VOCAB = 49152  # the default model's tokenizer
+
+# Small shapes that still exercise GQA, partial rotary and each family's attention code.
+FAMILY_CONFIGS = {
+    "llama": ("LlamaConfig", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                                  num_key_value_heads=2, num_hidden_layers=2)),
+    "qwen2": ("Qwen2Config", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                                  num_key_value_heads=2, num_hidden_layers=2)),
+    "starcoder2": ("Starcoder2Config", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                                            num_key_value_heads=2, num_hidden_layers=2, use_bias=True)),
+    "gpt_neox": ("GPTNeoXConfig", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                                       num_hidden_layers=2, rotary_pct=0.25)),
+    "phi": ("PhiConfig", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                              num_hidden_layers=2, partial_rotary_factor=0.5)),
+}
+
+
+def save_tiny_model(family: str, folder: Path, tokenizer, **overrides) -> Path:
+    import transformers
+
+    class_name, shape = FAMILY_CONFIGS[family]
+    config = getattr(transformers, class_name)(vocab_size=VOCAB, max_position_embeddings=4096,
+                                               **{**shape, **overrides})
+    torch.manual_seed(1234)
+    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
+    """A tiny random Llama (the family of the default model) with the real tokenizer."""
+    return save_tiny_model("llama", tmp_path_factory.mktemp("tiny-llama"), tokenizer)
+
+
+@pytest.fixture(scope="session", params=sorted(FAMILY_CONFIGS))
+def tiny_family_dir(request, tmp_path_factory, tokenizer) -> Path:
+    """One tiny random model folder per rotary family."""
+    return save_tiny_model(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"), tokenizer)
