@@ -202,7 +202,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     try:
         model = AutoModelForCausalLM.from_pretrained(
             folder, gguf_file=gguf_file, dtype=dtype, local_files_only=True,
-            use_safetensors=None if settings.allow_pickle else (gguf_file is None) or None,
+            use_safetensors=None if settings.allow_pickle or gguf_file else True,
             attn_implementation="sdpa")
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as error:

@@ -1,0 +1,67 @@
+"""Decoding through a session equals plain `model.generate` greedy decoding, token for token."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from completion.config import Settings
+from completion.decode import Prompt, decode
+from completion.document import Document, TextChange
+from completion.models import load
+from completion.runner import ModelRunner
+from completion.session import EditMode, Session
+from completion.stops import StopRule
+from completion.vocab import Vocabulary
+
+NEVER_STOP = StopRule(multiline=True, line_suffix="", block_indent=-1, next_line="")
+SOURCE = "import math\n\n\ndef area(radius):\n    return math.pi * radius ** 2\n\n\ndef circumference(radius):\n"
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    loaded = load(Settings(model=str(tiny_model_dir), device="cpu"))
+    return loaded, ModelRunner(loaded), Vocabulary(loaded.tokenizer)
+
+
+def generate(model, tokens, count):
+    out = model.generate(torch.tensor([tokens]), max_new_tokens=count, min_new_tokens=count, do_sample=False,
+                         attention_mask=torch.ones(1, len(tokens), dtype=torch.long))
+    return out[0, len(tokens):].tolist()
+
+
+def greedy(runner, vocab, session, prompt_len, count, k=1):
+    tokens = session.tokens
+    prompt = Prompt(prefix_len=prompt_len - 1, last_token=tokens[prompt_len - 1], last_position=prompt_len - 1,
+                    healed=b"")
+    return decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=count)
+
+
+@pytest.mark.parametrize("cut", [None, SOURCE.index("    return")])
+def test_session_greedy_equals_generate(tiny, cut):
+    loaded, runner, vocab = tiny
+    document = Document(vocab, SOURCE)
+    session = Session(runner, document.tokens)
+    prompt_len = len(document.tokens) if cut is None else document.split_at(cut)[0]
+    branches = greedy(runner, vocab, session, prompt_len, 12)
+    assert branches[0].tokens == generate(loaded.model, document.tokens[:prompt_len], 12)
+    assert session.store.length == len(document.tokens), "suggestion tokens must stay scratch"
+
+
+def test_first_of_k_branches_is_greedy_and_alternatives_differ(tiny):
+    loaded, runner, vocab = tiny
+    document = Document(vocab, SOURCE)
+    session = Session(runner, document.tokens)
+    branches = greedy(runner, vocab, session, len(document.tokens), 8, k=3)
+    assert branches[0].tokens == generate(loaded.model, document.tokens, 8)
+    assert len({b.tokens[0] for b in branches}) == 3
+
+
+def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny):
+    loaded, runner, vocab = tiny
+    document = Document(vocab, SOURCE)
+    session = Session(runner, document.tokens, EditMode.REENCODE)
+    for change in (TextChange(7, 11, "cmath"), TextChange(len("import cmath"), len("import cmath"), "\nimport os")):
+        session.apply(document.apply(change))
+    branches = greedy(runner, vocab, session, len(document.tokens), 10)
+    assert branches[0].tokens == generate(loaded.model, document.tokens, 10)

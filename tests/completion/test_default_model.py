@@ -1,0 +1,84 @@
+"""With the real default model: token healing at line starts, and PIE's fidelity against naive reuse."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from completion.config import Settings
+from completion.decode import Prompt
+from completion.document import Document, TextChange
+from completion.engine import Engine
+from completion.session import EditMode, Session
+
+pytestmark = pytest.mark.default_model
+
+SOURCE = '''import json
+
+
+def load_records(path):
+    """Load a list of records from a JSON file."""
+    with open(path) as handle:
+        records = json.load(handle)
+    return records
+
+
+def save_records(path, records):
+    """Write records to a JSON file."""
+    with open(path, "w") as handle:
+        json.dump(records, handle, indent=2)
+
+
+def count_records(path):
+    """Return how many records the file holds."""
+    records = load_records(path)
+    return len(records)
+'''
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(Settings(device="cpu", max_tokens=16))
+
+
+def test_completion_after_indentation_is_code_not_whitespace(engine):
+    text = SOURCE.replace('    """Return how many records the file holds."""\n', "    ")
+    text = text[: text.index("    records = load_records(path)\n    return len(records)")]
+    engine.open("file:///records.py", text + "\n")
+    result = engine.complete("file:///records.py", len(text))
+    assert result.suggestions, result
+    first = result.suggestions[0].text
+    assert first and not first[0].isspace(), f"suggestion starts with whitespace: {first!r}"
+    assert engine.text("file:///records.py") == text + "\n", "the text before the cursor is never altered"
+
+
+def next_token_logprobs(runner, session, length):
+    tokens = session.tokens
+    prompt = Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1, healed=b"")
+    visible = torch.ones(1, session.store.length - prompt.prefix_len + 1, dtype=torch.bool)
+    visible[0, :-1] = False
+    logits = runner.forward(session.store, [prompt.last_token], torch.tensor([prompt.last_position]),
+                            session.store.length, prompt.prefix_len, visible)
+    return torch.log_softmax(logits[0], dim=-1)
+
+
+def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):
+    """The PIE paper's claim in miniature: after a real edit, KL(full || PIE) < KL(full || naive reuse)."""
+    runner, vocab = engine.runner, engine.vocab
+    edit_at = SOURCE.index("def save_records")
+    change = TextChange(edit_at, edit_at, "def backup_records(path):\n    \"\"\"Copy the file.\"\"\"\n    "
+                                         "shutil.copy(path, path + '.bak')\n\n\n")
+    cursors = [SOURCE.index("    return len(records)"), SOURCE.index("        json.dump")]
+    divergences = {EditMode.PIE: 0.0, EditMode.NAIVE: 0.0}
+    for mode in (EditMode.REENCODE, EditMode.PIE, EditMode.NAIVE):
+        document = Document(vocab, SOURCE)
+        session = Session(runner, document.tokens, mode)
+        session.apply(document.apply(change))
+        logprobs = [next_token_logprobs(runner, session, document.split_at(c + len(change.text))[0])
+                    for c in cursors]
+        if mode is EditMode.REENCODE:
+            reference = logprobs
+            continue
+        for ref, got in zip(reference, logprobs):
+            divergences[mode] += float(torch.sum(ref.exp() * (ref - got)))
+    assert divergences[EditMode.PIE] < divergences[EditMode.NAIVE], divergences
