@@ -38,12 +38,12 @@ def _rope_shift_kernel(
     angle = delta[:, None] * tl.load(inv_freq + freqs, mask=freq_ok, other=0.0)[None, :]  # [BLOCK_N, BLOCK_HALF]
     cos, sin = tl.cos(angle), tl.sin(angle)
     first = tokens[:, None] * stride_n + freqs[None, :] * stride_d  # x1 = features [0, half), x2 = [half, 2*half)
+    mask = token_ok[:, None] & freq_ok[None, :]
     first_row = tl.program_id(1).to(tl.int64) * rows_per_program
     for row in range(first_row, tl.minimum(first_row + rows_per_program, n_rows)):
         lead = (row // (size1 * size2)) * stride0 + (row // size2 % size1) * stride1 + (row % size2) * stride2
         ptr1 = keys + lead + first
         ptr2 = ptr1 + half * stride_d
-        mask = token_ok[:, None] & freq_ok[None, :]
         x1 = tl.load(ptr1, mask=mask, other=0.0).to(tl.float32)
         x2 = tl.load(ptr2, mask=mask, other=0.0).to(tl.float32)
         tl.store(ptr1, (x1 * cos - x2 * sin).to(keys.dtype.element_ty), mask=mask)
