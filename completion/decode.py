@@ -1,24 +1,33 @@
-"""Greedy decoding of k suggestions in lockstep: one forward per step for all of them.
+"""Decoding k suggestions in lockstep, speculatively: one forward per step verifies a whole token tree.
 
-The request's prompt is the document's tokens before the cursor (backed off for token healing). Its last
-token is run once more into scratch to get the next-token logits; the k best first tokens start k branches,
-each continued greedily. Every branch's scratch token sees the prompt and its own earlier tokens only, so
-branch #1 is exactly plain greedy decoding. Nothing here is committed: the store's length is unchanged.
+The prompt's last token is run once more into scratch to get the next-token distribution; its k best
+tokens start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
+unfinished branch's newest token as a root with its drafts below, runs one forward over it, and accepts
+per branch the longest path whose every token is the model's own choice (argmax, or the healing-constrained
+argmax) plus the bonus token after it. Accepted nodes' K/V are compacted into the branch's scratch; the
+rest is dropped. Branch #1 is therefore exactly plain greedy decoding whatever the drafts; without drafts
+the tree is just the roots and this is plain batched greedy decoding. Nothing is committed: the store's
+length is unchanged (scratch stays scratch).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol, Sequence
 
 import torch
 
+from completion.budget import SpeculationBudget
 from completion.kv_store import KVStore
 from completion.runner import ModelRunner
 from completion.stops import StopRule
+from completion.tree import TokenTree, build_tree
 from completion.vocab import Vocabulary
 
-SHARED = -1  # owner of the scratch slot every branch sees (the prompt's re-run last token)
+SHARED = -1  # scratch slot every branch sees (the prompt's re-run last token)
+DEAD = -2  # scratch slot nobody sees any more (rejected tree nodes, finished superposed steps)
+SUPERPOSED = -3  # scratch slot seen only by the superposed-decoding steps of the current drafting pass
 
 
 class Cancelled(Exception):
@@ -27,7 +36,8 @@ class Cancelled(Exception):
 
 @dataclass(slots=True)
 class Branch:
-    """One suggestion being generated; ``pending`` are healed bytes it must still reproduce."""
+    """One suggestion being generated. ``tokens[-1]`` is the newest token, whose K/V is not computed yet;
+    ``pending`` are healed bytes it must still reproduce."""
 
     index: int
     pending: bytes
@@ -45,6 +55,25 @@ class Prompt:
     last_token: int
     last_position: int
     healed: bytes  # bytes before the cursor that the suggestion must start by reproducing
+    context: tuple[int, ...] = ()  # the prompt's tokens, for drafters that match on context
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    forwards: int = 0
+    draft_tokens_proposed: int = 0
+    draft_tokens_accepted: int = 0
+
+
+class Drafting(Protocol):
+    """Where drafts come from (CopySpec, Superposed Decoding); see completion/drafts/."""
+
+    def start(self, first_logprobs: torch.Tensor, branches: list[Branch], prompt: Prompt,
+              step: Callable[[torch.Tensor, int], torch.Tensor]) -> None: ...
+
+    def propose(self, branch: Branch, prompt: Prompt) -> list[Sequence[int]]: ...
+
+    def observe(self, proposed: int, accepted: int) -> None: ...
 
 
 def choose(logprobs: torch.Tensor, vocab: Vocabulary, pending: bytes, count: int) -> list[int]:
@@ -56,36 +85,119 @@ def choose(logprobs: torch.Tensor, vocab: Vocabulary, pending: bytes, count: int
     return logprobs.topk(count).indices.tolist()
 
 
-def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
-           max_tokens: int, cancelled: Callable[[], bool] = lambda: False) -> list[Branch]:
-    """Up to ``k`` suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``."""
-    scratch = store.length
-    owners: list[int] = []
+class Decoder:
+    """One request's scratch: which branch owns each scratch slot, and forwards that respect it.
 
-    def step(tokens: list[int], positions: list[int], owner_ids: list[int]) -> torch.Tensor:
-        if cancelled():
+    Invariant: slots [scratch, scratch + len(owners)) are in use; DEAD ones only ever trail the list,
+    so the next forward overwrites them.
+    """
+
+    def __init__(self, runner: ModelRunner, store: KVStore, prompt: Prompt, cancelled: Callable[[], bool],
+                 budget: SpeculationBudget | None) -> None:
+        self.runner, self.store, self.prompt = runner, store, prompt
+        self.cancelled, self.budget = cancelled, budget
+        self.scratch = store.length  # first scratch slot
+        self.owners: list[int] = []
+        self.last_write_at = self.scratch
+        self.stats = DecodeStats()
+
+    def forward(self, tokens: list[int], positions: list[int], node_owners: list[int], among: torch.Tensor,
+                embeds: torch.Tensor | None = None, new_owner: int = DEAD) -> torch.Tensor:
+        """Log-probabilities [n, vocab] for n new scratch nodes. Node i sees the prompt, the scratch slots
+        owned by ``node_owners[i]`` or SHARED, and the new nodes ``among[i]`` [n] allows."""
+        if self.cancelled():
             raise Cancelled()
-        write_at = scratch + len(owners)
-        owners.extend(owner_ids)
-        owner = torch.tensor(owners)
-        rows = torch.tensor(owner_ids)[:, None]
-        hidden = torch.zeros(len(tokens), scratch - prompt.prefix_len, dtype=torch.bool)
-        visible = torch.cat((hidden, (owner[None, :] == rows) | (owner[None, :] == SHARED)), dim=1)
-        logits = runner.forward(store, tokens, torch.tensor(positions), write_at, prompt.prefix_len, visible)
+        while self.owners and self.owners[-1] == DEAD:
+            self.owners.pop()
+        n = len(positions)
+        write_at = self.last_write_at = self.scratch + len(self.owners)
+        owner = torch.tensor(self.owners, dtype=torch.long)
+        rows = torch.tensor(node_owners)[:, None]
+        hidden = torch.zeros(n, self.scratch - self.prompt.prefix_len, dtype=torch.bool)
+        visible = torch.cat((hidden, (owner[None, :] == rows) | (owner[None, :] == SHARED), among), dim=1)
+        started = time.perf_counter()
+        logits = self.runner.forward(self.store, tokens, torch.tensor(positions), write_at,
+                                     self.prompt.prefix_len, visible, embeds=embeds)
+        if self.budget is not None and embeds is None:
+            self.budget.record_forward(n, (time.perf_counter() - started) * 1000)
+        self.owners.extend([new_owner] * n)
+        self.stats.forwards += 1
         return torch.log_softmax(logits, dim=-1)
 
-    first = step([prompt.last_token], [prompt.last_position], [SHARED])[0]
+    def keep(self, nodes: list[int], owner_of: list[int]) -> None:
+        """Keep the K/V of ``nodes`` (ascending indices into the last forward) for their owners, compacted
+        to the front of that forward's slots; the other nodes of that forward become free."""
+        start = self.last_write_at
+        if nodes:
+            source = torch.tensor(nodes, device=self.store.keys.device) + start
+            for tensor in (self.store.keys, self.store.values):
+                tensor[:, :, start: start + len(nodes)] = tensor[:, :, source]
+        self.owners[start - self.scratch:] = [owner_of[node] for node in nodes]
+
+    def superposed_step(self, embedding: torch.Tensor, depth: int) -> torch.Tensor:
+        """One Superposed Decoding step: ``embedding`` [hidden] at the cursor + depth; it sees the prompt
+        and the earlier steps of this drafting pass. Returns log-probabilities [vocab]."""
+        position = self.prompt.last_position + 1 + depth
+        among = torch.ones(1, 1, dtype=torch.bool)
+        return self.forward([0], [position], [SUPERPOSED], among, embeds=embedding.view(1, -1),
+                            new_owner=SUPERPOSED)[0]
+
+    def end_superposed(self) -> None:
+        """The drafting pass is over: its scratch slots are free again."""
+        self.owners = [DEAD if owner == SUPERPOSED else owner for owner in self.owners]
+
+
+def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
+           max_tokens: int, cancelled: Callable[[], bool] = lambda: False, drafting: Drafting | None = None,
+           budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:
+    """Up to ``k`` suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``."""
+    decoder = Decoder(runner, store, prompt, cancelled, budget)
+    first = decoder.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))[0]
+    decoder.keep([0], [SHARED])
     starts = choose(first, vocab, prompt.healed, k)
     branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
     for branch, token in zip(branches, starts):
         _extend(branch, token, float(first[token]), vocab, stop, prompt.healed, max_tokens)
+    if drafting is not None:
+        drafting.start(first, branches, prompt, decoder.superposed_step)
+        decoder.end_superposed()
     while active := [b for b in branches if not b.done]:
-        logprobs = step([b.tokens[-1] for b in active],
-                        [prompt.last_position + len(b.tokens) for b in active], [b.index for b in active])
-        for branch, row in zip(active, logprobs):
-            token = choose(row, vocab, branch.pending, 1)[0]
-            _extend(branch, token, float(row[token]), vocab, stop, prompt.healed, max_tokens)
-    return branches
+        drafts = [drafting.propose(b, prompt) if drafting is not None and not b.pending else [] for b in active]
+        size = budget.tree_size(len(active)) if budget is not None else len(active)
+        tree = build_tree([(b.index, b.tokens[-1]) for b in active], drafts, max(size, len(active)))
+        by_index = {b.index: b for b in active}
+        positions = [prompt.last_position + len(by_index[tree.branches[node]].tokens) + tree.depths[node]
+                     for node in range(len(tree))]
+        logprobs = decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
+        kept: list[int] = []
+        for root, branch in enumerate(active):  # roots are the first nodes, in branch order
+            kept += accept(tree, root, logprobs, branch, vocab, stop, prompt.healed, max_tokens)
+        decoder.keep(sorted(kept), tree.branches)
+        proposed, accepted = len(tree) - len(active), len(kept) - len(active)
+        decoder.stats.draft_tokens_proposed += proposed
+        decoder.stats.draft_tokens_accepted += accepted
+        if budget is not None:
+            budget.record_acceptance(proposed, accepted)
+        if drafting is not None:
+            drafting.observe(proposed, accepted)
+    return branches, decoder.stats
+
+
+def accept(tree: TokenTree, root: int, logprobs: torch.Tensor, branch: Branch, vocab: Vocabulary,
+           stop: StopRule, healed: bytes, max_tokens: int) -> list[int]:
+    """Greedy acceptance: from ``root``, take the model's own next token (healing-constrained argmax);
+    while that token is a child in the tree, move there and repeat. Every token taken (the last one is
+    the bonus) extends the branch; returns the tree nodes on the accepted path, root included."""
+    path, node = [root], root
+    while not branch.done:
+        token = choose(logprobs[node], vocab, branch.pending, 1)[0]
+        _extend(branch, token, float(logprobs[node, token]), vocab, stop, healed, max_tokens)
+        child = tree.children[node].get(token)
+        if child is None or branch.done:
+            break
+        path.append(child)
+        node = child
+    return path
 
 
 def _extend(branch: Branch, token: int, logprob: float, vocab: Vocabulary, stop: StopRule, healed: bytes,

@@ -179,7 +179,7 @@ class Engine:
         stop = StopRule.at(doc.text, offset, syntax)
         prompt = self._prompt(doc.mirror.tokens, prompt_tokens, healed)
         decode_started = time.perf_counter()
-        branches = decode(self.runner, session.store, prompt, self.vocab, stop, k or self.settings.suggestions,
+        branches, _ = decode(self.runner, session.store, prompt, self.vocab, stop, k or self.settings.suggestions,
                           max_tokens or self.settings.max_tokens, cancelled)
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)

@@ -30,24 +30,35 @@ class ModelRunner:
 
     @torch.inference_mode()
     def forward(self, store: KVStore, tokens: list[int], positions: torch.Tensor, write_at: int,
-                prefix_len: int, visible: torch.Tensor, logits_for: slice | None = None) -> torch.Tensor:
+                prefix_len: int, visible: torch.Tensor, logits_for: slice | None = None,
+                embeds: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [len(tokens[logits_for]), vocab] (fp32) after writing the tokens' K/V at ``write_at``.
 
         positions: [n] rotary positions; visible: [n, write_at + n - prefix_len] bool, which of the slots
         [prefix_len, write_at + n) each new token sees (slots [0, prefix_len) are always visible).
+        embeds: [n, hidden] input embeddings used instead of the tokens' (superposed decoding); ``tokens``
+        then only gives n.
         """
-        n = len(tokens)
+        n = len(tokens) if embeds is None else embeds.shape[0]
         assert positions.shape == (n,) and visible.shape == (n, write_at + n - prefix_len), visible.shape
         mask = torch.zeros(1, 1, n, write_at + n, dtype=torch.bool, device=self.device)
         mask[..., :prefix_len] = True
         mask[0, 0, :, prefix_len:] = visible.to(self.device)
-        ids = torch.tensor([tokens], dtype=torch.long, device=self.device)
+        if embeds is None:
+            inputs = {"input_ids": torch.tensor([tokens], dtype=torch.long, device=self.device)}
+        else:
+            inputs = {"inputs_embeds": embeds.to(device=self.device, dtype=self.loaded.dtype).unsqueeze(0)}
         cache = store.cache_for_write(write_at, n)
         keep = logits_for or slice(None)
-        out = self.model(input_ids=ids, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
+        out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
                          past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n))
         self.tokens_encoded += n
         return out.logits[0].float()
+
+    def embed(self, tokens: list[int]) -> torch.Tensor:
+        """Input embeddings [n, hidden] of ``tokens``, in fp32."""
+        ids = torch.tensor(tokens, dtype=torch.long, device=self.device)
+        return self.model.get_input_embeddings()(ids).float()
 
     def encode(self, store: KVStore, tokens: list[int], start: int) -> torch.Tensor | None:
         """Encode ``tokens`` into slots/positions [start, ...), each seeing all earlier ones; commits them.

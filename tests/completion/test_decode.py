@@ -34,7 +34,7 @@ def greedy(runner, vocab, session, prompt_len, count, k=1):
     tokens = session.tokens
     prompt = Prompt(prefix_len=prompt_len - 1, last_token=tokens[prompt_len - 1], last_position=prompt_len - 1,
                     healed=b"")
-    return decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=count)
+    return decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=count)[0]
 
 
 @pytest.mark.parametrize("cut", [None, SOURCE.index("    return")])

@@ -1,0 +1,89 @@
+"""Lossless: whatever the drafts, suggestion #1 equals plain greedy decoding; good drafts save forwards."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from completion.budget import SpeculationBudget
+from completion.config import Settings
+from completion.decode import Prompt, decode
+from completion.document import Document
+from completion.models import load
+from completion.runner import ModelRunner
+from completion.session import Session
+from completion.stops import StopRule
+from completion.vocab import Vocabulary
+
+NEVER_STOP = StopRule(multiline=True, line_suffix="", block_indent=-1, next_line="")
+SOURCE = "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n\n    def norm(self):\n"
+
+
+class FixedDrafts:
+    """A drafting source that proposes given continuations, to test verification in isolation."""
+
+    def __init__(self, propose):
+        self._propose = propose
+        self.observed = []
+
+    def start(self, first_logprobs, branches, prompt, step):
+        pass
+
+    def propose(self, branch, prompt):
+        return self._propose(branch)
+
+    def observe(self, proposed, accepted):
+        self.observed.append((proposed, accepted))
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_model_dir):
+    loaded = load(Settings(model=str(tiny_model_dir), device="cpu"))
+    runner, vocab = ModelRunner(loaded), Vocabulary(loaded.tokenizer)
+    document = Document(vocab, SOURCE)
+    session = Session(runner, document.tokens)
+    tokens = document.tokens
+    prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
+                    healed=b"", context=tuple(tokens))
+    return runner, vocab, session, prompt
+
+
+def run(setup, drafting=None, k=1, budget=None):
+    runner, vocab, session, prompt = setup
+    branches, stats = decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=20,
+                             drafting=drafting, budget=budget)
+    assert session.store.length == len(session.tokens)
+    return branches, stats
+
+
+def test_oracle_drafts_give_the_same_tokens_in_fewer_forwards(setup):
+    plain, plain_stats = run(setup, k=2)
+    truth = {b.index: b.tokens for b in plain}
+    oracle = FixedDrafts(lambda branch: [truth[branch.index][len(branch.tokens):][:6]])
+    spec, stats = run(setup, oracle, k=2, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
+    assert [b.tokens for b in spec] == [b.tokens for b in plain]
+    assert stats.forwards < plain_stats.forwards / 2
+    assert stats.draft_tokens_accepted > 0
+
+
+def test_wrong_drafts_change_nothing(setup):
+    plain, _ = run(setup, k=3)
+    rng = random.Random(0)
+    noise = FixedDrafts(lambda branch: [[rng.randrange(100, 40000) for _ in range(4)] for _ in range(3)])
+    spec, stats = run(setup, noise, k=3, budget=SpeculationBudget(max_nodes=32, acceptance=0.9))
+    assert [b.tokens for b in spec] == [b.tokens for b in plain]
+    assert stats.draft_tokens_proposed > 0
+
+
+def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup):
+    plain, _ = run(setup)
+    truth = plain[0].tokens
+
+    def half_right(branch):
+        rest = truth[len(branch.tokens):]
+        return [rest[:2] + [7] + rest[3:6]]
+
+    spec, stats = run(setup, FixedDrafts(half_right), budget=SpeculationBudget(max_nodes=8, acceptance=0.9))
+    assert spec[0].tokens == truth
+    assert 0 < stats.draft_tokens_accepted < stats.draft_tokens_proposed
