@@ -14,7 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from completion import default_model  # noqa: E402
+from completion import attention, default_model  # noqa: E402
 from completion.config import Settings  # noqa: E402
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
@@ -203,7 +203,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
         model = AutoModelForCausalLM.from_pretrained(
             folder, gguf_file=gguf_file, dtype=dtype, local_files_only=True,
             use_safetensors=None if settings.allow_pickle or gguf_file else True,
-            attn_implementation="sdpa")
+            attn_implementation=attention.register())
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load {name}: {error}") from None

@@ -24,6 +24,14 @@ def tiny(tiny_model_dir):
     return loaded, ModelRunner(loaded), Vocabulary(loaded.tokenizer)
 
 
+@pytest.fixture(scope="module")
+def stock_model(tiny_model_dir):
+    """The same weights with transformers' own SDPA attention and cache: the reference."""
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa").eval()
+
+
 def generate(model, tokens, count):
     out = model.generate(torch.tensor([tokens]), max_new_tokens=count, min_new_tokens=count, do_sample=False,
                          attention_mask=torch.ones(1, len(tokens), dtype=torch.long))
@@ -38,30 +46,30 @@ def greedy(runner, vocab, session, prompt_len, count, k=1):
 
 
 @pytest.mark.parametrize("cut", [None, SOURCE.index("    return")])
-def test_session_greedy_equals_generate(tiny, cut):
+def test_session_greedy_equals_generate(tiny, stock_model, cut):
     loaded, runner, vocab = tiny
     document = Document(vocab, SOURCE)
     session = Session(runner, document.tokens)
     prompt_len = len(document.tokens) if cut is None else document.split_at(cut)[0]
     branches = greedy(runner, vocab, session, prompt_len, 12)
-    assert branches[0].tokens == generate(loaded.model, document.tokens[:prompt_len], 12)
+    assert branches[0].tokens == generate(stock_model, document.tokens[:prompt_len], 12)
     assert session.store.length == len(document.tokens), "suggestion tokens must stay scratch"
 
 
-def test_first_of_k_branches_is_greedy_and_alternatives_differ(tiny):
+def test_first_of_k_branches_is_greedy_and_alternatives_differ(tiny, stock_model):
     loaded, runner, vocab = tiny
     document = Document(vocab, SOURCE)
     session = Session(runner, document.tokens)
     branches = greedy(runner, vocab, session, len(document.tokens), 8, k=3)
-    assert branches[0].tokens == generate(loaded.model, document.tokens, 8)
+    assert branches[0].tokens == generate(stock_model, document.tokens, 8)
     assert len({b.tokens[0] for b in branches}) == 3
 
 
-def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny):
+def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny, stock_model):
     loaded, runner, vocab = tiny
     document = Document(vocab, SOURCE)
     session = Session(runner, document.tokens, EditMode.REENCODE)
     for change in (TextChange(7, 11, "cmath"), TextChange(len("import cmath"), len("import cmath"), "\nimport os")):
         session.apply(document.apply(change))
     branches = greedy(runner, vocab, session, len(document.tokens), 10)
-    assert branches[0].tokens == generate(loaded.model, document.tokens, 10)
+    assert branches[0].tokens == generate(stock_model, document.tokens, 10)
