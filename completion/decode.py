@@ -147,6 +147,7 @@ class Decoder:
         self.owners = [DEAD if owner == SUPERPOSED else owner for owner in self.owners]
 
 
+@torch.inference_mode()
 def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
            max_tokens: int, cancelled: Callable[[], bool] = lambda: False, drafting: Drafting | None = None,
            budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:

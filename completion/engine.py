@@ -14,10 +14,15 @@ from typing import Callable, Sequence
 from completion import models
 from completion.config import Settings
 from completion.decode import Cancelled, Prompt, decode
+from completion.budget import SpeculationBudget
 from completion.document import Document, TextChange, TokenEdit, coalesce
+from completion.drafts.copyspec import CopySpec
+from completion.drafts.ngram import NGramModel
+from completion.drafts.superposed import SuperposedDrafter
 from completion.models import ModelError
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
+from completion.speculation import RequestDrafts
 from completion.stops import StopRule
 from completion.syntax import context_at, language_of
 from completion.vocab import Vocabulary
@@ -56,6 +61,25 @@ class OpenDocument:
     session: Session | None = None
     pending: list[TokenEdit] = field(default_factory=list)
     skip_reason: str | None = None
+    indexed_version: int = -1  # mirror version last given to the drafters' indexes
+    shown: Shown | None = None  # the last suggestions, for type-along
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Suggestions as shown: the text around the cursor then, to recognise typing along one of them."""
+
+    before: str
+    after: str
+    suggestions: tuple[Suggestion, ...]
+
+    def continued(self, before: str, after: str) -> list[Suggestion]:
+        """The rest of each suggestion the user has been typing along (empty when they left them)."""
+        if after != self.after or not before.startswith(self.before):
+            return []
+        typed = before[len(self.before):]
+        return [Suggestion(s.text[len(typed):], s.logprob) for s in self.suggestions
+                if s.text.startswith(typed) and len(s.text) > len(typed)]
 
 
 def completable(text: str, settings: Settings) -> str | None:
@@ -78,8 +102,12 @@ class Engine:
         self.runner = ModelRunner(self.loaded)
         self.vocab = Vocabulary(self.loaded.tokenizer)
         self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
+        self.copyspec = CopySpec()
+        self.ngram = NGramModel()
+        self.budget = SpeculationBudget()
         self.counters = {"editsApplied": 0, "pieUpdates": 0, "fullEncodes": 0, "draftTokensProposed": 0,
-                         "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0}
+                         "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0,
+                         "forwards": 0}
 
     @property
     def info(self) -> dict:
@@ -117,7 +145,24 @@ class Engine:
             self._track(doc)
 
     def close(self, uri: str) -> None:
-        self.documents.pop(uri, None)
+        if self.documents.pop(uri, None) is not None:
+            self.copyspec.remove_source(uri)
+            self.ngram.remove_source(uri)
+
+    def index_file(self, key: str, text: str) -> None:
+        """Add a workspace file (not open) to the drafters' sources: CopySpec matches and n-gram counts."""
+        if completable(text, self.settings) is None:
+            tokens = self.vocab.encode(text)
+            self.copyspec.set_source(key, tokens)
+            self.ngram.set_source(key, tokens)
+
+    def _index_open_documents(self) -> None:
+        """Give the drafters every open document's current tokens (only those that changed)."""
+        for doc in self.documents.values():
+            if doc.mirror is not None and doc.indexed_version != doc.mirror.version:
+                self.copyspec.set_source(doc.uri, doc.mirror.tokens)
+                self.ngram.set_source(doc.uri, doc.mirror.tokens)
+                doc.indexed_version = doc.mirror.version
 
     def text(self, uri: str) -> str:
         return self._get(uri).text
@@ -167,23 +212,39 @@ class Engine:
         if doc.skip_reason:
             return Completion([], reason=doc.skip_reason)
         self.documents.move_to_end(uri)
-        timings: dict[str, float] = {}
         started = time.perf_counter()
+        before, after = doc.text[:offset], doc.text[offset:]
+        if doc.shown is not None and (rest := doc.shown.continued(before, after)):
+            return Completion(rest, {"type_along": _ms_since(started), "total": _ms_since(started)})
+        timings: dict[str, float] = {}
         session = self._session(doc)
         prompt_tokens, healed = self._healed_prompt(doc.mirror, offset)
         if session.stale_count(prompt_tokens) > self.settings.stale_budget:
             session.refresh()
             self.counters["refreshes"] += 1
         timings["cache_update"] = _ms_since(started)
-        syntax = context_at(doc.text, offset, doc.language)
-        stop = StopRule.at(doc.text, offset, syntax)
+        stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
         prompt = self._prompt(doc.mirror.tokens, prompt_tokens, healed)
         decode_started = time.perf_counter()
-        branches, _ = decode(self.runner, session.store, prompt, self.vocab, stop, k or self.settings.suggestions,
-                          max_tokens or self.settings.max_tokens, cancelled)
+        drafting = self._drafting(doc) if self.settings.speculation else None
+        branches, stats = decode(self.runner, session.store, prompt, self.vocab, stop,
+                                 k or self.settings.suggestions, max_tokens or self.settings.max_tokens, cancelled,
+                                 drafting, self.budget if drafting else None)
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)
-        return Completion(_distinct(branches), timings)
+        self.counters["draftTokensProposed"] += stats.draft_tokens_proposed
+        self.counters["draftTokensAccepted"] += stats.draft_tokens_accepted
+        self.counters["forwards"] += stats.forwards
+        for branch in branches:
+            self.copyspec.add_suggestion(branch.tokens)
+        suggestions = _distinct(branches)
+        doc.shown = Shown(before, after, tuple(suggestions))
+        return Completion(suggestions, timings)
+
+    def _drafting(self, doc: OpenDocument) -> RequestDrafts:
+        self._index_open_documents()
+        superposed = SuperposedDrafter(self.ngram, k=self.settings.suggestions) if self.settings.suggestions > 1 else None
+        return RequestDrafts(self.copyspec, superposed, self.vocab, self.runner.embed, doc.uri)
 
     def _healed_prompt(self, mirror: Document, offset: int) -> tuple[int, bytes]:
         """Token healing: the prompt ends at the last token boundary before the cursor, minus one token.
@@ -201,9 +262,9 @@ class Engine:
         if length == 0:  # nothing before the cursor: start from BOS (or EOS, the usual document separator)
             start = self.loaded.tokenizer.bos_token_id
             start = self.loaded.tokenizer.eos_token_id if start is None else start
-            return Prompt(prefix_len=0, last_token=start, last_position=0, healed=healed)
+            return Prompt(prefix_len=0, last_token=start, last_position=0, healed=healed, context=(start,))
         return Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1,
-                      healed=healed)
+                      healed=healed, context=tuple(tokens[:length]))
 
     def stats(self) -> dict:
         return {**self.counters, "tokensEncoded": self.runner.tokens_encoded,

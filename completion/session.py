@@ -34,6 +34,7 @@ class SessionStats:
 
 
 class Session:
+    @torch.inference_mode()
     def __init__(self, runner: ModelRunner, tokens: list[int], mode: EditMode = EditMode.PIE) -> None:
         self.runner = runner
         self.mode = mode
@@ -71,6 +72,7 @@ class Session:
         self.stale = stale
 
     # -- edits -----------------------------------------------------------------------------------------
+    @torch.inference_mode()
     def apply(self, edit: TokenEdit) -> None:
         """Bring the cache in line with ``edit`` (token indices of the text before the edit)."""
         start, end = edit.start, edit.start + edit.deleted
@@ -108,6 +110,7 @@ class Session:
         target = torch.arange(first, first + count, device=store.encoded_at.device)
         rope_shift(store.keys[:, :, slots], store.encoded_at[slots], target, rotary.inv_freq, rotary.rotary_dim)
 
+    @torch.inference_mode()
     def refresh(self) -> int:
         """Re-encode from the first stale token on; returns how many tokens were re-encoded."""
         stale = torch.nonzero(self.stale[: self.length])

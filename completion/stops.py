@@ -62,7 +62,8 @@ class StopRule:
     def _block_end(self, generated: str) -> int | None:
         lines = generated.split("\n")
         offset = len(lines[0]) + 1
-        for line in lines[1:-1]:  # complete lines only; the first continues the cursor's line
+        # The first line continues the cursor's; a last, partial line counts as soon as it shows code.
+        for line in lines[1:]:
             stripped = line.strip()
             if stripped and (indent_width(line) <= self.block_indent or stripped == self.next_line):
                 return offset - 1

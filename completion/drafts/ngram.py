@@ -26,7 +26,10 @@ import numpy as np
 # a bigram alone.
 PAPER_WEIGHTS = {2: 0.01, 3: 0.04, 4: 0.15, 5: 0.18, 6: 0.12}
 # Probability of a token that no order has seen after this context: below any seen estimate in a workspace
-# (0.02 / 1e5 for a bigram context seen 100,000 times), so it ranks unseen tokens last without -inf.
+# (0.02 / 1e5 for a bigram context seen 100,000 times), so it ranks unseen tokens last. The paper's code uses
+# log 0 = -inf instead, plus a fixed penalty for a draft none of whose candidates was seen; a floor ranks
+# unseen candidates below seen ones unless the model prefers them by a wide margin, without infinities (a
+# workspace corpus is small: most candidates are unseen).
 FLOOR = 1e-7
 
 
@@ -44,7 +47,7 @@ class NGramModel:
     def set_source(self, key: str, tokens: Sequence[int]) -> None:
         """Add or replace a document's counts; only the n-grams around the changed span are recounted."""
         old = self._documents.get(key, np.zeros(0, dtype=np.int64))
-        new = np.asarray(tokens, dtype=np.int64)
+        new = np.array(tokens, dtype=np.int64)  # a copy: the caller may reuse its buffer
         start, old_end, new_end = _changed_span(old, new)
         reach = self.max_order - 1  # an n-gram overlapping the change starts at most this far before it
         lo = max(0, start - reach)
@@ -98,12 +101,11 @@ def _add(table: dict[tuple[int, ...], int], counts: Counter, sign: int) -> None:
     get = table.get
     for key, count in counts.items():
         total = get(key, 0) + sign * count
-        if total > 0:
+        assert total >= 0, "n-gram counts went negative: a document's old tokens were not what was counted"
+        if total:
             table[key] = total
-        elif total == 0:
-            del table[key]
         else:
-            raise AssertionError("n-gram counts went negative: a document's old tokens were not what was counted")
+            del table[key]
 
 
 def _changed_span(old: np.ndarray, new: np.ndarray) -> tuple[int, int, int]:

@@ -1,8 +1,8 @@
 """Superposed Decoding: k drafts for the price of one forward per step (Shen et al., 2024).
 
 Instead of one forward per draft, the model is fed the probability-weighted sum of the k drafts' newest token
-embeddings; its single output distribution is, to a good approximation, the mixture of the k drafts' next-token
-distributions. Each draft is then extended by the top-k tokens of that one distribution (k×k candidates), each
+embeddings; the paper observes that its single output distribution then behaves much like a mixture of the k
+drafts' next-token distributions. Each draft is then extended by the top-k tokens of that one distribution (k×k candidates), each
 candidate scored by interpolating the model's log-probability with an n-gram log-probability of *that draft's*
 context — the n-gram is what tells the drafts apart — and the best are kept.
 
@@ -49,8 +49,9 @@ class SuperposedDrafter:
     def propose(self, contexts: list[Sequence[int]], first_logprobs: torch.Tensor,
                 step: Callable[[torch.Tensor, int], torch.Tensor], embed: Callable[[list[int]], torch.Tensor],
                 length: int) -> list[Draft]:
-        """k drafts of ``length`` tokens, the i-th rooted at the i-th most likely first token; best first.
+        """k drafts of ``length`` tokens, one rooted at each of the k most likely first tokens; best first.
 
+        Fewer when fewer than k first tokens are allowed (the engine masks the others to -inf when healing).
         contexts: one token history (all k drafts share it) or k (the i-th for the i-th root), used only
         for the n-gram. first_logprobs: [vocab] at the cursor. step(embedding [hidden], depth) -> [vocab]
         log-softmax after feeding ``embedding`` at position cursor + depth. embed(tokens) -> [n, hidden].
@@ -61,14 +62,13 @@ class SuperposedDrafter:
         if length <= 0:
             return []
         keep = self.ngram.max_order - 1
-        roots = first_logprobs.topk(self.k).indices.tolist()
-        branches = [_Branch(history=[int(t) for t in contexts[i % len(contexts)][-keep:]]) for i in range(self.k)]
-        self._extend(branches, first_logprobs, lambda i: roots[i: i + 1])
+        roots = int(first_logprobs.topk(self.k).values.isfinite().sum())  # tokens masked to -inf root nothing
+        branches = [_Branch(history=[int(t) for t in contexts[i % len(contexts)][-keep:]]) for i in range(roots)]
+        self._extend(branches, first_logprobs, rooted=True)
         for depth in range(length - 1):
             logprobs = step(self._superpose(branches, embed), depth)  # [vocab]
             assert logprobs.dim() == 1, logprobs.shape
-            top = logprobs.topk(self.k).indices.tolist()
-            self._extend(branches, logprobs, lambda i: top)
+            self._extend(branches, logprobs, rooted=False)
         branches.sort(key=lambda b: b.score, reverse=True)
         return [Draft(tuple(b.tokens), b.score, "superposed") for b in branches]
 
@@ -79,20 +79,22 @@ class SuperposedDrafter:
         scores = torch.tensor([b.score for b in branches], dtype=torch.float32, device=embeddings.device)
         return torch.softmax(scores, dim=0) @ embeddings  # [k] @ [k, hidden] -> [hidden]
 
-    def _extend(self, branches: list[_Branch], logprobs: torch.Tensor,
-                candidates_of: Callable[[int], list[int]]) -> None:
-        """Append to each draft its best candidate token by (1 - α)·model + α·n-gram log-probability."""
+    def _extend(self, branches: list[_Branch], logprobs: torch.Tensor, rooted: bool) -> None:
+        """Append to each draft its best of the top-k tokens by (1 - α)·model + α·n-gram log-probability;
+        ``rooted``: the first step, where draft i takes the i-th token."""
         # The model's part: tempered log-probabilities, renormalized over the top k tokens (as in the paper).
-        top = logprobs.topk(self.k)
-        model = dict(zip(top.indices.tolist(), torch.log_softmax(top.values / self.temperature, 0).tolist()))
+        top = logprobs.topk(len(branches))  # values, indices: [k], best first
+        tokens = top.indices.tolist()
+        model = torch.log_softmax(top.values / self.temperature, 0).tolist()
         for i, branch in enumerate(branches):
-            scored = [(self._score(model[t], branch.history, t), t) for t in candidates_of(i)]
+            candidates = [i] if rooted else range(len(branches))
+            scored = [(self._score(model[c], branch.history, tokens[c]), tokens[c]) for c in candidates]
             score, token = max(scored, key=lambda pair: pair[0])
             branch.tokens.append(token)
             branch.history.append(token)
             branch.score += score
 
     def _score(self, model_logprob: float, history: list[int], token: int) -> float:
-        if self.alpha == 0.0:
+        if self.alpha == 0.0:  # the model alone: skip the n-gram look-ups
             return model_logprob
         return (1 - self.alpha) * model_logprob + self.alpha * self.ngram.logprob(history, token)

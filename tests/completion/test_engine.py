@@ -91,3 +91,19 @@ def test_no_pie_setting_reencodes(tiny_model_dir):
     engine.change(URI, [TextChange(0, 0, "# header\n")])
     engine.complete(URI, 5)
     assert engine.stats()["pieUpdates"] == 0 and engine.stats()["fullEncodes"] == 2
+
+
+def test_typing_along_a_suggestion_needs_no_forward(tiny_model_dir):
+    engine = Engine(Settings(model=str(tiny_model_dir), device="cpu", max_tokens=8))
+    engine.open(URI, SOURCE)
+    first = engine.complete(URI, len(SOURCE)).suggestions
+    assert first and len(first[0].text) >= 2
+    typed = first[0].text[:2]
+    engine.change(URI, [TextChange(len(SOURCE), len(SOURCE), typed)])
+    forwards = engine.stats()["forwards"]
+    again = engine.complete(URI, len(SOURCE) + 2)
+    assert again.suggestions[0].text == first[0].text[2:]
+    assert "type_along" in again.timings_ms and engine.stats()["forwards"] == forwards
+    engine.change(URI, [TextChange(len(SOURCE) + 2, len(SOURCE) + 2, "\u00a7")])  # leaves the suggestions
+    engine.complete(URI, len(SOURCE) + 3)
+    assert engine.stats()["forwards"] > forwards

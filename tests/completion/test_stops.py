@@ -35,6 +35,8 @@ def test_block_goes_on_until_dedent():
     body = "if x:\n        return 1\n    return 2\n"
     assert stop.end_of(body) is None
     assert stop.end_of(body + "def g():\n") == len(body) - 1
+    assert stop.end_of(body + "def") == len(body) - 1, "a dedented partial line ends the block too"
+    assert stop.end_of(body + "    ") is None, "indentation alone does not end it"
 
 
 def test_block_stops_before_repeating_the_next_line():

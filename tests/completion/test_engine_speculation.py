@@ -1,0 +1,41 @@
+"""With the real default model on real, repetitive code: speculation changes speed, never the suggestion."""
+
+from __future__ import annotations
+
+import pytest
+
+from completion.config import Settings
+from completion.engine import Engine
+
+pytestmark = pytest.mark.default_model
+
+SOURCE = '''class Vector:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def __add__(self, other):
+        return Vector(self.x + other.x, self.y + other.y)
+
+    def __sub__(self, other):
+        return Vector(self.x - other.x, self.y - other.y)
+
+    def __mul__(self, other):
+'''
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return (Engine(Settings(device="cpu", max_tokens=24, speculation=False)),
+            Engine(Settings(device="cpu", max_tokens=24, speculation=True)))
+
+
+def test_speculative_suggestions_equal_plain_greedy_and_drafts_get_accepted(engines):
+    plain, speculative = engines
+    for engine in engines:
+        engine.open("file:///vector.py", SOURCE)
+    expected = plain.complete("file:///vector.py", len(SOURCE))
+    got = speculative.complete("file:///vector.py", len(SOURCE))
+    assert got.suggestions[0] == expected.suggestions[0]
+    assert speculative.stats()["draftTokensAccepted"] > 0
+    assert speculative.stats()["forwards"] < plain.stats()["forwards"]
