@@ -1,8 +1,11 @@
-"""`kvcomplete bench edits`: the cost of following an edit, PIE vs re-encoding, measured side by side.
+"""`kvcomplete bench edits|speculation`: measured side by side, in one run, on real code.
 
-Files are real Python source (the running interpreter's standard library), cut to the sizes asked for; the
-edit inserts one line in the middle of the file. Each mode is timed on the same edit, interleaved, and the
-median of the repeats is reported with the machine, model and command.
+Files are real Python source (the running interpreter's standard library, chosen by a fixed rule).
+- edits: one line inserted in the middle of a file cut to ~1k / ~4k tokens; PIE vs re-encoding from the
+  edit vs a full encode, interleaved, median of repeats.
+- speculation: next-line completions at line starts inside functions (the line removed, the cursor after
+  its indentation); speculative vs plain greedy on the same cache state, k = 1 and k = 3: wall time,
+  forwards, draft acceptance, and whether suggestion #1 was identical (it must be).
 """
 
 from __future__ import annotations
@@ -63,6 +66,60 @@ def measure_edit(runner, vocab, text: str) -> dict:
             "speedup_vs_reencode_from_edit": round(medians["reencode_from_edit"] / medians["pie"], 1)}
 
 
+def next_line_cases(text: str, count: int) -> list[tuple[str, int, str]]:
+    """(document without the target line, cursor after its indentation, the removed line) at ``count``
+    evenly spaced indented code lines (a fixed rule: no comments, docstrings or blank lines)."""
+    lines = text.split("\n")
+    eligible = [i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()
+                and not line.strip().startswith(("#", '"', "'")) and len(line.strip()) > 8]
+    chosen = eligible[:: max(1, len(eligible) // count)][:count]
+    cases = []
+    for index in chosen:
+        line = lines[index]
+        indent = line[: len(line) - len(line.lstrip())]
+        before = "\n".join(lines[:index]) + "\n" + indent
+        cases.append((before + "\n" + "\n".join(lines[index + 1:]), len(before), line.strip()))
+    return cases
+
+
+def measure_speculation(loaded, text: str, cases: int, k: int) -> dict:
+    from completion.config import Settings
+    from completion.engine import Engine
+
+    engines = {spec: Engine(Settings(suggestions=k, max_tokens=32, speculation=spec), loaded=loaded)
+               for spec in (False, True)}
+    totals = {spec: {"ms": 0.0, "forwards": 0} for spec in engines}
+    identical = 0
+    samples = next_line_cases(text, cases)
+    for number, (document, cursor, _) in enumerate(samples):
+        results = {}
+        for spec, engine in engines.items():
+            uri = f"file:///bench/{number}.py"
+            engine.open(uri, document)
+            engine.complete(uri, cursor, max_tokens=1)  # encode the file first: only decoding is timed
+            engine.documents[uri].shown = None
+            forwards = engine.stats()["forwards"]
+            started = time.perf_counter()
+            results[spec] = engine.complete(uri, cursor).suggestions
+            totals[spec]["ms"] += (time.perf_counter() - started) * 1000
+            totals[spec]["forwards"] += engine.stats()["forwards"] - forwards
+            engine.close(uri)
+        identical += results[False][:1] == results[True][:1]
+    stats = engines[True].stats()
+    return {"k": k, "cases": len(samples), "identical_first": identical,
+            "plain_ms": round(totals[False]["ms"], 1), "speculative_ms": round(totals[True]["ms"], 1),
+            "speedup": round(totals[False]["ms"] / totals[True]["ms"], 2),
+            "plain_forwards": totals[False]["forwards"], "speculative_forwards": totals[True]["forwards"],
+            "draft_tokens_proposed": stats["draftTokensProposed"],
+            "draft_tokens_accepted": stats["draftTokensAccepted"]}
+
+
+def _header(loaded) -> dict:
+    return {"model": loaded.name, "device": str(loaded.device), "dtype": str(loaded.dtype).removeprefix("torch."),
+            "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads",
+            "date": time.strftime("%Y-%m-%d"), "command": "kvcomplete " + " ".join(sys.argv[1:])}
+
+
 def main(args) -> int:
     from completion.config import Settings
     from completion.models import load
@@ -71,22 +128,23 @@ def main(args) -> int:
 
     settings = Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
     loaded = load(settings)
-    runner, vocab = ModelRunner(loaded), Vocabulary(loaded.tokenizer)
-    rows = []
-    for size in QUICK_SIZES if args.quick else SIZES:
-        text = cut_to_tokens(stdlib_source(size, vocab), size, vocab)
-        rows.append(measure_edit(runner, vocab, text))
-    report = {"suite": "edits", "model": loaded.name, "device": str(loaded.device), "dtype": str(loaded.dtype),
-              "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads",
-              "date": time.strftime("%Y-%m-%d"), "command": "kvcomplete " + " ".join(sys.argv[1:]), "rows": rows}
+    vocab = Vocabulary(loaded.tokenizer)
+    report = {"suite": args.suite, **_header(loaded)}
+    if args.suite == "edits":
+        runner = ModelRunner(loaded)
+        report["rows"] = [measure_edit(runner, vocab, cut_to_tokens(stdlib_source(size, vocab), size, vocab))
+                          for size in (QUICK_SIZES if args.quick else SIZES)]
+        columns = ["tokens", "ms", "speedup_vs_full_encode", "speedup_vs_reencode_from_edit"]
+    else:
+        text = cut_to_tokens(stdlib_source(2048, vocab), 2048, vocab)
+        cases = 4 if args.quick else 12
+        report["rows"] = [measure_speculation(loaded, text, cases, k) for k in (1, 3)]
+        columns = list(report["rows"][0])
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{report['model']} on {report['device']} ({report['dtype']}), {report['machine']}, {report['date']}")
-    print("| tokens | PIE ms | re-encode from edit ms | full encode ms | PIE speedup vs full | vs from-edit |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        ms = row["ms"]
-        print(f"| {row['tokens']} | {ms['pie']} | {ms['reencode_from_edit']} | {ms['full_encode']} | "
-              f"{row['speedup_vs_full_encode']}x | {row['speedup_vs_reencode_from_edit']}x |")
+    print(" ".join(f"{key}: {report[key]}" for key in ("model", "device", "dtype", "machine", "date", "command")))
+    print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+    for row in report["rows"]:
+        print("| " + " | ".join(str(row[column]) for column in columns) + " |")
     return 0

@@ -85,6 +85,23 @@ def choose(logprobs: torch.Tensor, vocab: Vocabulary, pending: bytes, count: int
     return logprobs.topk(count).indices.tolist()
 
 
+def distinct_starts(candidates: list[int], vocab: Vocabulary, healed: bytes, k: int) -> list[int]:
+    """The first ``k`` candidates (best first) whose new text (past the healed bytes) is not a prefix of
+    another's: "f" after "for" would mostly re-spell the same text in other tokens, wasting a suggestion.
+    At most one candidate may add no new text yet (it only reproduces part of the healed bytes)."""
+    kept: list[bytes] = []
+    tokens: list[int] = []
+    for token in candidates:
+        new = vocab.bytes_of[token][len(healed):]
+        if any(new.startswith(other) or other.startswith(new) for other in kept if bool(other) == bool(new)):
+            continue
+        kept.append(new)
+        tokens.append(token)
+        if len(tokens) == k:
+            break
+    return tokens
+
+
 class Decoder:
     """One request's scratch: which branch owns each scratch slot, and forwards that respect it.
 
@@ -155,7 +172,7 @@ def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabular
     decoder = Decoder(runner, store, prompt, cancelled, budget)
     first = decoder.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))[0]
     decoder.keep([0], [SHARED])
-    starts = choose(first, vocab, prompt.healed, k)
+    starts = distinct_starts(choose(first, vocab, prompt.healed, 4 * k), vocab, prompt.healed, k)
     branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
     for branch, token in zip(branches, starts):
         _extend(branch, token, float(first[token]), vocab, stop, prompt.healed, max_tokens)

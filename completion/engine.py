@@ -27,6 +27,8 @@ from completion.stops import StopRule
 from completion.syntax import context_at, language_of
 from completion.vocab import Vocabulary
 
+SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
+
 __all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
 
 
@@ -96,9 +98,11 @@ def completable(text: str, settings: Settings) -> str | None:
 
 
 class Engine:
-    def __init__(self, settings: Settings, progress: models.Progress | None = None) -> None:
+    def __init__(self, settings: Settings, progress: models.Progress | None = None,
+                 loaded: models.LoadedModel | None = None) -> None:
+        """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in."""
         self.settings = settings
-        self.loaded = models.load(settings, progress)
+        self.loaded = loaded or models.load(settings, progress)
         self.runner = ModelRunner(self.loaded)
         self.vocab = Vocabulary(self.loaded.tokenizer)
         self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
@@ -235,8 +239,8 @@ class Engine:
         self.counters["draftTokensProposed"] += stats.draft_tokens_proposed
         self.counters["draftTokensAccepted"] += stats.draft_tokens_accepted
         self.counters["forwards"] += stats.forwards
-        for branch in branches:
-            self.copyspec.add_suggestion(branch.tokens)
+        for branch in branches:  # with a little context before it, so a later request can match into it
+            self.copyspec.add_suggestion(prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
         suggestions = _distinct(branches)
         doc.shown = Shown(before, after, tuple(suggestions))
         return Completion(suggestions, timings)
@@ -285,13 +289,13 @@ class Engine:
 
 
 def _distinct(branches) -> list[Suggestion]:
-    """Non-empty suggestions, greedy first, then by log-probability, without repeats."""
+    """Non-empty suggestions, greedy first, then by log-probability; one that is a prefix of another
+    (or extends it) adds nothing to cycle through and is left out."""
     ordered = branches[:1] + sorted(branches[1:], key=lambda b: -b.logprob)
-    seen: set[str] = set()
-    suggestions = []
+    suggestions: list[Suggestion] = []
     for branch in ordered:
-        if branch.text and branch.text not in seen:
-            seen.add(branch.text)
+        if branch.text and not any(s.text.startswith(branch.text) or branch.text.startswith(s.text)
+                                   for s in suggestions):
             suggestions.append(Suggestion(branch.text, round(branch.logprob, 4)))
     return suggestions
 

@@ -7,12 +7,30 @@ its ``visible`` row allows. Encoding a document chunk, one greedy step and (late
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from completion.kv_store import KVStore
 from completion.models import LoadedModel, head_dim, num_kv_heads
 
 PREFILL_CHUNK = 512  # tokens per encoding forward: bounds the [heads, chunk, context] score memory
+# On CPU, a forward of few tokens runs on one thread: multi-threaded GEMMs with few rows are slower, and
+# pathologically so (10-60x, measured) when another process is busy on the cores, as an editor is.
+SINGLE_THREAD_BELOW = 256
+
+
+@contextlib.contextmanager
+def _threads_for(device: torch.device, tokens: int):
+    if device.type != "cpu" or tokens >= SINGLE_THREAD_BELOW or torch.get_num_threads() == 1:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class ModelRunner:
@@ -50,8 +68,9 @@ class ModelRunner:
             inputs = {"inputs_embeds": embeds.to(device=self.device, dtype=self.loaded.dtype).unsqueeze(0)}
         cache = store.cache_for_write(write_at, n)
         keep = logits_for or slice(None)
-        out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
-                         past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n))
+        with _threads_for(self.device, n):
+            out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
+                             past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n))
         self.tokens_encoded += n
         return out.logits[0].float()
 

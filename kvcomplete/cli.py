@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     bench = commands.add_parser("bench", help="benchmarks: edits (PIE vs re-encode), kernels (GPU)")
-    bench.add_argument("suite", choices=["edits", "kernels"])
+    bench.add_argument("suite", choices=["edits", "speculation", "kernels"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     _add_model_arguments(bench)
