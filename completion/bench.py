@@ -104,7 +104,7 @@ def measure_speculation(loaded, text: str, cases: int, k: int) -> dict:
             totals[spec]["ms"] += (time.perf_counter() - started) * 1000
             totals[spec]["forwards"] += engine.stats()["forwards"] - forwards
             engine.close(uri)
-        identical += results[False][:1] == results[True][:1]
+        identical += [s.text for s in results[False][:1]] == [s.text for s in results[True][:1]]
     stats = engines[True].stats()
     return {"k": k, "cases": len(samples), "identical_first": identical,
             "plain_ms": round(totals[False]["ms"], 1), "speculative_ms": round(totals[True]["ms"], 1),

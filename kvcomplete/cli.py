@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,7 +112,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from lsp_server.server import run
 
-    return run(_settings(args), tcp=args.tcp)
+    code = run(_settings(args), tcp=args.tcp)
+    sys.stderr.flush()
+    os._exit(code)  # skip torch/transformers teardown (~2 s) once the protocol is done
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
