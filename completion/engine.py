@@ -219,7 +219,7 @@ class Engine:
         started = time.perf_counter()
         before, after = doc.text[:offset], doc.text[offset:]
         if doc.shown is not None and (rest := doc.shown.continued(before, after)):
-            return Completion(rest, {"type_along": _ms_since(started), "total": _ms_since(started)})
+            return Completion(rest[: k or self.settings.suggestions], {"type_along": _ms_since(started), "total": _ms_since(started)})
         timings: dict[str, float] = {}
         session = self._session(doc)
         prompt_tokens, healed = self._healed_prompt(doc.mirror, offset)
