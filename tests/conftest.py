@@ -10,6 +10,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 import torch
 
+# Triton must see TRITON_INTERPRET before anything imports it (transformers may): without a GPU, the
+# kernel tests run through the interpreter.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
 from completion import default_model
 
 pytest_plugins = ["tests.tiny_models"]

@@ -26,8 +26,9 @@ SOURCE = '''class Vector:
 
 @pytest.fixture(scope="module")
 def engines():
-    return (Engine(Settings(device="cpu", max_tokens=24, speculation=False)),
-            Engine(Settings(device="cpu", max_tokens=24, speculation=True)))
+    # k = 1: with several suggestions in lockstep, the slowest one sets the number of forwards.
+    return (Engine(Settings(device="cpu", max_tokens=24, suggestions=1, speculation=False)),
+            Engine(Settings(device="cpu", max_tokens=24, suggestions=1, speculation=True)))
 
 
 def test_speculative_suggestions_equal_plain_greedy_and_drafts_get_accepted(engines):

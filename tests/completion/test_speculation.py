@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+import torch
 
 from completion.budget import SpeculationBudget
 from completion.config import Settings
@@ -87,3 +88,33 @@ def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup):
     spec, stats = run(setup, FixedDrafts(half_right), budget=SpeculationBudget(max_nodes=8, acceptance=0.9))
     assert spec[0].tokens == truth
     assert 0 < stats.draft_tokens_accepted < stats.draft_tokens_proposed
+
+
+@torch.inference_mode()
+def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
+    """One forward over a tree == decoding each node's path on its own (fp32, tight tolerance)."""
+    from completion.decode import SHARED, Decoder
+    from completion.tree import build_tree
+
+    runner, vocab, session, prompt = setup
+    store = session.store
+    paths = [[11, 12, 13], [11, 14], [21, 22]]
+    decoder = Decoder(runner, store, prompt, lambda: False, None)
+    decoder.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
+    decoder.keep([0], [SHARED])
+    tree = build_tree([(0, 500), (1, 600)], [[paths[0], paths[1]], [paths[2]]], budget=16)
+    positions = [prompt.last_position + 1 + depth for depth in tree.depths]
+    tree_logprobs = decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
+    for node in range(len(tree)):
+        path, walk = [], node
+        while walk >= 0:
+            path.insert(0, tree.tokens[walk])
+            walk = tree.parents[walk]
+        sequential = Decoder(runner, store, prompt, lambda: False, None)
+        sequential.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
+        sequential.keep([0], [SHARED])
+        chain = torch.ones(len(path), len(path), dtype=torch.bool).tril()
+        logprobs = sequential.forward(path, [prompt.last_position + 1 + i for i in range(len(path))],
+                                      [0] * len(path), chain)
+        torch.testing.assert_close(tree_logprobs[node], logprobs[-1], atol=1e-4, rtol=1e-4)
+    assert store.length == len(session.tokens)
