@@ -27,6 +27,7 @@ from completion.stops import StopRule
 from completion.syntax import context_at, language_of
 from completion.vocab import Vocabulary
 
+DRAFTERS = ("copy", "superposed")
 SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
 
 __all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
@@ -109,9 +110,10 @@ class Engine:
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
         self.budget = SpeculationBudget()
+        self.drafters = set(DRAFTERS)  # which drafters speculation uses (benchmarks compare subsets)
         self.counters = {"editsApplied": 0, "pieUpdates": 0, "fullEncodes": 0, "draftTokensProposed": 0,
                          "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0,
-                         "forwards": 0}
+                         "forwards": 0, "tokensGenerated": 0}
 
     @property
     def info(self) -> dict:
@@ -230,25 +232,28 @@ class Engine:
         stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
         prompt = self._prompt(doc.mirror.tokens, prompt_tokens, healed)
         decode_started = time.perf_counter()
-        drafting = self._drafting(doc) if self.settings.speculation else None
-        branches, stats = decode(self.runner, session.store, prompt, self.vocab, stop,
-                                 k or self.settings.suggestions, max_tokens or self.settings.max_tokens, cancelled,
-                                 drafting, self.budget if drafting else None)
+        count = k or self.settings.suggestions
+        drafting = self._drafting(doc, count) if self.settings.speculation and self.drafters else None
+        branches, stats = decode(self.runner, session.store, prompt, self.vocab, stop, count,
+                                 max_tokens or self.settings.max_tokens, cancelled, drafting,
+                                 self.budget if drafting else None)
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)
         self.counters["draftTokensProposed"] += stats.draft_tokens_proposed
         self.counters["draftTokensAccepted"] += stats.draft_tokens_accepted
         self.counters["forwards"] += stats.forwards
+        self.counters["tokensGenerated"] += sum(len(branch.tokens) for branch in branches)
         for branch in branches:  # with a little context before it, so a later request can match into it
             self.copyspec.add_suggestion(prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
         suggestions = _distinct(branches)
         doc.shown = Shown(before, after, tuple(suggestions))
         return Completion(suggestions, timings)
 
-    def _drafting(self, doc: OpenDocument) -> RequestDrafts:
+    def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts:
         self._index_open_documents()
-        superposed = SuperposedDrafter(self.ngram, k=self.settings.suggestions) if self.settings.suggestions > 1 else None
-        return RequestDrafts(self.copyspec, superposed, self.vocab, self.runner.embed, doc.uri)
+        copy = self.copyspec if "copy" in self.drafters else None
+        superposed = SuperposedDrafter(self.ngram, k=k) if k > 1 and "superposed" in self.drafters else None
+        return RequestDrafts(copy, superposed, self.vocab, self.runner.embed, doc.uri)
 
     def _healed_prompt(self, mirror: Document, offset: int) -> tuple[int, bytes]:
         """Token healing: the prompt ends at the last token boundary before the cursor, minus one token.

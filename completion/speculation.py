@@ -21,7 +21,7 @@ SUPERPOSED_LENGTH = 4
 
 
 class RequestDrafts:
-    def __init__(self, copyspec: CopySpec, superposed: SuperposedDrafter | None, vocab: Vocabulary,
+    def __init__(self, copyspec: CopySpec | None, superposed: SuperposedDrafter | None, vocab: Vocabulary,
                  embed: Callable[[list[int]], torch.Tensor], document_key: str) -> None:
         self.copyspec, self.superposed, self.vocab = copyspec, superposed, vocab
         self.embed, self.key = embed, document_key
@@ -46,9 +46,11 @@ class RequestDrafts:
         done = len(branch.tokens)
         drafts: list[Sequence[int]] = [guess[done:] for guess in self.guesses
                                        if len(guess) > done and list(guess[:done]) == branch.tokens]
-        context = list(prompt.context) + branch.tokens
-        drafts += [draft.tokens for draft in self.copyspec.propose(context, DRAFTS_PER_BRANCH, self.key)]
+        if self.copyspec is not None:
+            context = list(prompt.context) + branch.tokens
+            drafts += [draft.tokens for draft in self.copyspec.propose(context, DRAFTS_PER_BRANCH, self.key)]
         return drafts
 
     def observe(self, proposed: int, accepted: int) -> None:
-        self.copyspec.observe(proposed, accepted)
+        if self.copyspec is not None:
+            self.copyspec.observe(proposed, accepted)

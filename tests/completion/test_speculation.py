@@ -118,3 +118,22 @@ def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
                                       [0] * len(path), chain)
         torch.testing.assert_close(tree_logprobs[node], logprobs[-1], atol=1e-4, rtol=1e-4)
     assert store.length == len(session.tokens)
+
+
+def test_cache_after_acceptance_equals_cache_after_plain_decoding(setup):
+    runner, vocab, session, prompt = setup
+    length = session.store.length
+    plain, _ = run(setup)
+    kept = len(plain[0].tokens)  # the re-run prompt token + every generated token but the newest
+    plain_keys = session.store.keys[:, :, length: length + kept].clone()
+    plain_values = session.store.values[:, :, length: length + kept].clone()
+    with torch.inference_mode():  # wipe the scratch so only the speculative run can fill it
+        session.store.keys[:, :, length:].zero_()
+        session.store.values[:, :, length:].zero_()
+    truth = plain[0].tokens
+    oracle = FixedDrafts(lambda branch: [truth[len(branch.tokens):][:5] + [9]])
+    spec, stats = run(setup, oracle, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
+    assert spec[0].tokens == truth and stats.draft_tokens_accepted > 0
+    torch.testing.assert_close(session.store.keys[:, :, length: length + kept], plain_keys, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(session.store.values[:, :, length: length + kept], plain_values, atol=1e-5,
+                               rtol=1e-4)
