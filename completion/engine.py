@@ -86,13 +86,16 @@ class Shown:
 
 
 def completable(text: str, settings: Settings) -> str | None:
-    """Why a document gets no completions (binary, too large), or None."""
+    """Why a document gets no completions (binary, not Unicode, too large), or None."""
     if "\x00" in text:
         return "binary file"
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        return "not valid Unicode text"
+    if text.isascii():  # the common case, without encoding a large text on every keystroke
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            return "not valid Unicode text"
     if size > settings.max_file_bytes:
         return f"larger than maxFileBytes ({settings.max_file_bytes})"
     return None

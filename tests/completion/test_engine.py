@@ -59,6 +59,9 @@ def test_binary_and_huge_documents_are_tracked_but_not_completed(tiny_model_dir)
     engine.change("file:///bin.dat", [TextChange(2, 3, "")])
     assert engine.text("file:///bin.dat") == "abcd"
     assert engine.complete("file:///bin.dat", 4).reason is None
+    engine.change("file:///bin.dat", [TextChange(1, 1, "\ud800")])  # a lone surrogate from a client
+    assert engine.complete("file:///bin.dat", 1).reason == "not valid Unicode text"
+    assert engine.text("file:///bin.dat") == "a\ud800bcd"
     engine.open("file:///big.py", "x = 1\n" * 40)
     result = engine.complete("file:///big.py", 3)
     assert result.suggestions == [] and "maxFileBytes" in result.reason
