@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from completion.config import Settings
+
 SIZES = (1024, 4096)
 QUICK_SIZES = (1024,)
 REPEATS = 3
@@ -62,7 +64,8 @@ def measure_edit(runner, vocab, text: str) -> dict:
             times[key].append(_timed(lambda: session.apply(edit)))
         times["full_encode"].append(_timed(lambda: Session(runner, document.tokens, EditMode.REENCODE)))
     medians = {key: round(statistics.median(values), 2) for key, values in times.items()}
-    return {"tokens": len(document.tokens), "edit_tokens": edit.delta, "ms": medians,
+    return {"tokens": len(document.tokens), "edit_tokens": edit.delta,
+            **{f"{key}_ms": value for key, value in medians.items()},
             "speedup_vs_full_encode": round(medians["full_encode"] / medians["pie"], 1),
             "speedup_vs_reencode_from_edit": round(medians["reencode_from_edit"] / medians["pie"], 1)}
 
@@ -90,7 +93,6 @@ SPECULATION_MODES = (("plain", False, ()), ("copyspec", True, ("copy",)), ("supe
 
 def measure_speculation(loaded, text: str, cases: int, k: int) -> list[dict]:
     """One row per mode: wall time, tokens/s, forwards and acceptance over the same next-line cases."""
-    from completion.config import Settings
     from completion.engine import Engine
 
     engines = {}
@@ -131,27 +133,25 @@ def _header(loaded) -> dict:
             "date": time.strftime("%Y-%m-%d"), "command": "kvcomplete " + " ".join(sys.argv[1:])}
 
 
-def main(args) -> int:
-    from completion.config import Settings
+def main(settings: Settings, suite: str, quick: bool = False, as_json: bool = False) -> int:
+    """Run ``suite`` ("edits" or "speculation") on the model ``settings`` name; print Markdown or JSON."""
     from completion.models import load
     from completion.runner import ModelRunner
     from completion.vocab import Vocabulary
 
-    settings = Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
     loaded = load(settings)
     vocab = Vocabulary(loaded.tokenizer)
-    report = {"suite": args.suite, **_header(loaded)}
-    if args.suite == "edits":
+    report = {"suite": suite, **_header(loaded)}
+    if suite == "edits":
         runner = ModelRunner(loaded)
         report["rows"] = [measure_edit(runner, vocab, cut_to_tokens(stdlib_source(size, vocab), size, vocab))
-                          for size in (QUICK_SIZES if args.quick else SIZES)]
-        columns = ["tokens", "ms", "speedup_vs_full_encode", "speedup_vs_reencode_from_edit"]
+                          for size in (QUICK_SIZES if quick else SIZES)]
     else:
         text = cut_to_tokens(stdlib_source(2048, vocab), 2048, vocab)
-        cases = 4 if args.quick else 12
+        cases = 4 if quick else 12
         report["rows"] = [row for k in (1, 4) for row in measure_speculation(loaded, text, cases, k)]
-        columns = list(report["rows"][0])
-    if args.json:
+    columns = list(report["rows"][0])
+    if as_json:
         print(json.dumps(report, indent=2))
         return 0
     print(" ".join(f"{key}: {report[key]}" for key in ("model", "device", "dtype", "machine", "date", "command")))

@@ -141,6 +141,14 @@ class Decoder:
         self.stats.forwards += 1
         return torch.log_softmax(logits, dim=-1)
 
+    def start(self) -> torch.Tensor:
+        """Run the prompt's last token once more, into a SHARED scratch slot every branch sees; returns
+        the next-token log-probabilities [vocab] at the cursor."""
+        prompt = self.prompt
+        first = self.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
+        self.keep([0], [SHARED])
+        return first[0]
+
     def keep(self, nodes: list[int], owner_of: list[int]) -> None:
         """Keep the K/V of ``nodes`` (ascending indices into the last forward) for their owners, compacted
         to the front of that forward's slots; the other nodes of that forward become free."""
@@ -170,8 +178,7 @@ def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabular
            budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:
     """Up to ``k`` suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``."""
     decoder = Decoder(runner, store, prompt, cancelled, budget)
-    first = decoder.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))[0]
-    decoder.keep([0], [SHARED])
+    first = decoder.start()
     starts = distinct_starts(choose(first, vocab, prompt.healed, 4 * k), vocab, prompt.healed, k)
     branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
     for branch, token in zip(branches, starts):

@@ -9,16 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+from completion.config import Settings
+
 EXAMPLE = Path(__file__).parent / "examples" / "fibonacci.py"
 
 
-def main(args) -> int:
-    from completion.config import Settings
+def main(settings: Settings) -> int:
     from completion.engine import Engine
 
     text = EXAMPLE.read_text()
-    settings = Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                        pie=args.pie)
     started = time.perf_counter()
     engine = Engine(settings, lambda message, fraction: print(f"kvcomplete: {message}", file=sys.stderr))
     print(f"model {engine.info['model']} on {engine.info['device']} ({engine.info['dtype']}), "

@@ -120,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from demo.run import main as demo_main
 
-    return demo_main(args)
+    return demo_main(_settings(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -130,7 +130,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return bench_kernels(["--json"] if args.json else [])
     from completion.bench import main as bench_engine
 
-    return bench_engine(args)
+    return bench_engine(_settings(args), args.suite, quick=args.quick, as_json=args.json)
 
 
 class UserError(Exception):

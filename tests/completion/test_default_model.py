@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from completion.config import Settings
-from completion.decode import Prompt
+from completion.decode import Decoder, Prompt
 from completion.document import Document, TextChange
 from completion.engine import Engine
 from completion.session import EditMode, Session
@@ -55,11 +55,8 @@ def test_completion_after_indentation_is_code_not_whitespace(engine):
 def next_token_logprobs(runner, session, length):
     tokens = session.tokens
     prompt = Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1, healed=b"")
-    visible = torch.ones(1, session.store.length - prompt.prefix_len + 1, dtype=torch.bool)
-    visible[0, :-1] = False
-    logits = runner.forward(session.store, [prompt.last_token], torch.tensor([prompt.last_position]),
-                            session.store.length, prompt.prefix_len, visible)
-    return torch.log_softmax(logits[0], dim=-1)
+    with torch.inference_mode():
+        return Decoder(runner, session.store, prompt, lambda: False, None).start()
 
 
 def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):

@@ -93,15 +93,14 @@ def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup):
 @torch.inference_mode()
 def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
     """One forward over a tree == decoding each node's path on its own (fp32, tight tolerance)."""
-    from completion.decode import SHARED, Decoder
+    from completion.decode import Decoder
     from completion.tree import build_tree
 
     runner, vocab, session, prompt = setup
     store = session.store
     paths = [[11, 12, 13], [11, 14], [21, 22]]
     decoder = Decoder(runner, store, prompt, lambda: False, None)
-    decoder.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
-    decoder.keep([0], [SHARED])
+    decoder.start()
     tree = build_tree([(0, 500), (1, 600)], [[paths[0], paths[1]], [paths[2]]], budget=16)
     positions = [prompt.last_position + 1 + depth for depth in tree.depths]
     tree_logprobs = decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
@@ -111,8 +110,7 @@ def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
             path.insert(0, tree.tokens[walk])
             walk = tree.parents[walk]
         sequential = Decoder(runner, store, prompt, lambda: False, None)
-        sequential.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
-        sequential.keep([0], [SHARED])
+        sequential.start()
         chain = torch.ones(len(path), len(path), dtype=torch.bool).tril()
         logprobs = sequential.forward(path, [prompt.last_position + 1 + i for i in range(len(path))],
                                       [0] * len(path), chain)
