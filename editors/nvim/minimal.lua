@@ -1,12 +1,7 @@
--- kvcomplete in Neovim 0.12 with nothing but the built-in LSP client (docs/lsp.md).
--- Try it: nvim --clean -u editors/nvim/minimal.lua some_file.py
-vim.lsp.config('kvcomplete', {
-  cmd = { 'kvcomplete', 'serve' },
-  init_options = { suggestions = 3, maxTokens = 48 }, -- any setting of docs/lsp.md
+-- kvcomplete in Neovim with nothing but this plugin (docs/editors.md).
+-- Try it: nvim --clean -u editors/nvim/minimal.lua some_file.py   (kvcomplete on PATH, or set cmd below)
+vim.opt.runtimepath:prepend(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h'))
+require('kvcomplete').setup({
+  -- cmd = { '/path/to/kvcomplete/.venv/bin/kvcomplete', 'serve' },
+  settings = { suggestions = 3, maxTokens = 48 }, -- any setting of docs/lsp.md
 })
-vim.lsp.enable('kvcomplete')
-vim.lsp.inline_completion.enable()
-vim.keymap.set('i', '<Tab>', function()
-  if not vim.lsp.inline_completion.get() then return '<Tab>' end
-end, { expr = true, desc = 'Accept the kvcomplete suggestion' })
-vim.keymap.set('i', '<M-]>', function() vim.lsp.inline_completion.select({ count = 1 }) end)

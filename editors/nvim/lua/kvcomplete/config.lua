@@ -1,0 +1,94 @@
+--- The options of `require('kvcomplete').setup()`, their defaults and their checks. doc/kvcomplete.txt
+--- documents each one.
+local M = {}
+
+---@class kvcomplete.Keymaps
+---@field accept string|false         accept the whole suggestion
+---@field accept_word string|false    accept its next word
+---@field accept_line string|false    accept the rest of its line
+---@field next string|false           show the next suggestion
+---@field prev string|false           show the previous suggestion
+---@field dismiss string|false        hide the suggestions
+
+---@class kvcomplete.Options
+---@field cmd string[]                the command that starts the server over stdio
+---@field filetypes string[]?         filetypes to attach to; nil: every buffer that is a file
+---@field settings table              the server's settings (initializationOptions, docs/lsp.md)
+---@field ui 'auto'|'builtin'|'extmarks'  who draws the ghost text
+---@field debounce_ms integer         extmarks UI: pause after a keystroke before asking
+---@field keymaps kvcomplete.Keymaps  insert-mode keys; false leaves one unmapped
+
+---@type kvcomplete.Options
+M.defaults = {
+  cmd = { 'kvcomplete', 'serve' },
+  filetypes = nil,
+  settings = {},
+  ui = 'auto',
+  debounce_ms = 200,
+  keymaps = {
+    accept = '<Tab>',
+    accept_word = '<C-Right>',
+    accept_line = '<C-Down>',
+    next = '<M-]>',
+    prev = '<M-[>',
+    dismiss = '<C-]>',
+  },
+}
+
+local UIS = { auto = true, builtin = true, extmarks = true }
+
+local function is_list_of_strings(value, allow_empty)
+  if type(value) ~= 'table' or (not allow_empty and #value == 0) or not vim.islist(value) then
+    return false
+  end
+  for _, item in ipairs(value) do
+    if type(item) ~= 'string' then
+      return false
+    end
+  end
+  return true
+end
+
+local CHECKS = {
+  cmd = { function(v) return is_list_of_strings(v, false) end, 'a non-empty list of strings' },
+  filetypes = { function(v) return v == nil or is_list_of_strings(v, true) end, 'a list of filetypes or nil' },
+  settings = { function(v) return type(v) == 'table' end, 'a table of server settings' },
+  ui = { function(v) return UIS[v] ~= nil end, "'auto', 'builtin' or 'extmarks'" },
+  debounce_ms = { function(v) return type(v) == 'number' and v >= 0 and v % 1 == 0 end, 'an integer >= 0' },
+  keymaps = { function(v) return type(v) == 'table' end, 'a table of keys' },
+}
+
+local function fail(message)
+  error('kvcomplete.setup: ' .. message, 0)
+end
+
+--- The defaults overridden by `opts`; raises a readable error on an unknown option or a bad value.
+---@param opts table?
+---@return kvcomplete.Options
+function M.resolve(opts)
+  opts = opts or {}
+  if type(opts) ~= 'table' then
+    fail('expects a table of options, got ' .. type(opts))
+  end
+  local options = vim.deepcopy(M.defaults)
+  for key, value in pairs(opts) do
+    local check = CHECKS[key]
+    if not check then
+      fail(('unknown option %q (see :help kvcomplete-options)'):format(tostring(key)))
+    elseif not check[1](value) then
+      fail(('option %s must be %s, got %s'):format(key, check[2], vim.inspect(value)))
+    end
+    options[key] = key == 'keymaps' and options.keymaps or vim.deepcopy(value)
+  end
+  for name, lhs in pairs(opts.keymaps or {}) do
+    if M.defaults.keymaps[name] == nil then
+      fail(('unknown keymap %q (accept, accept_word, accept_line, next, prev, dismiss)'):format(tostring(name)))
+    elseif lhs ~= false and (type(lhs) ~= 'string' or lhs == '') then
+      fail(('keymap %s must be a key or false, got %s'):format(name, vim.inspect(lhs)))
+    end
+    options.keymaps[name] = lhs
+  end
+  return options
+end
+
+return M

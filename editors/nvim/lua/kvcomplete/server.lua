@@ -1,0 +1,55 @@
+--- The kvcomplete language server as Neovim's LSP client sees it: its config (`vim.lsp.config` +
+--- `vim.lsp.enable`), its clients, its custom methods, and what it said about its model.
+local M = {}
+
+M.NAME = 'kvcomplete'
+M.DID_ACCEPT = 'kvcomplete/didAccept'
+M.STATS = 'kvcomplete/stats' -- params {}: pygls refuses a request without params
+M.DOCUMENT = 'kvcomplete/document'
+
+-- The server logs the outcome of each model load as "lsp_server.server: model ready: {...}" (model, device,
+-- dtype, ...) or "...: no model: <why>"; the last one per client is kept for :checkhealth, which has no other way
+-- to learn the device.
+local MODEL_MESSAGE = { ': model ready: ', ': no model: ' }
+
+---@type table<integer, string>
+M.model_messages = {}
+
+---@param err lsp.ResponseError?
+---@param params lsp.LogMessageParams
+---@param ctx lsp.HandlerContext
+local function log_message(err, params, ctx)
+  for _, pattern in ipairs(MODEL_MESSAGE) do
+    local at = params.message:find(pattern, 1, true)
+    if at then
+      M.model_messages[ctx.client_id] = params.message:sub(at + 2)
+    end
+  end
+  return vim.lsp.handlers['window/logMessage'](err, params, ctx)
+end
+
+--- Configure and enable the server for `options.filetypes`; settings go as initializationOptions.
+--- A later `vim.lsp.config('kvcomplete', {...})` by the user applies over this.
+---@param options kvcomplete.Options
+function M.start(options)
+  vim.lsp.config(M.NAME, {
+    cmd = options.cmd,
+    filetypes = options.filetypes,
+    init_options = options.settings,
+    handlers = { ['window/logMessage'] = log_message },
+  })
+  vim.lsp.enable(M.NAME)
+  if vim.fn.executable(options.cmd[1]) == 0 then
+    vim.notify(("kvcomplete: %q is not executable; set cmd = { '/path/to/.venv/bin/kvcomplete', 'serve' } in "
+      .. 'setup() (see :help kvcomplete-setup)'):format(options.cmd[1]), vim.log.levels.WARN)
+  end
+end
+
+--- The running kvcomplete clients, of one buffer or all.
+---@param bufnr integer?
+---@return vim.lsp.Client[]
+function M.clients(bufnr)
+  return vim.lsp.get_clients({ name = M.NAME, bufnr = bufnr })
+end
+
+return M

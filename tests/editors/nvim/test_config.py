@@ -1,0 +1,73 @@
+"""setup() without a server: options and their errors (``lua/kvcomplete/config.lua``), the shipped minimal config,
+and :KvcompleteStats' formatting and its message when no server runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.editors.nvim.neovim import NVIM, PLUGIN, isolated_env, require_neovim_0_12, run_lua
+
+require_neovim_0_12()
+
+BAD_OPTIONS = [
+    ("not a table", "expects a table of options, got string"),
+    ({"model": "x"}, 'unknown option "model"'),
+    ({"cmd": "kvcomplete"}, "option cmd must be a non-empty list of strings"),
+    ({"cmd": []}, "option cmd must be a non-empty list of strings"),
+    ({"filetypes": "python"}, "option filetypes must be a list of filetypes or nil"),
+    ({"ui": "web"}, "option ui must be 'auto', 'builtin' or 'extmarks'"),
+    ({"debounce_ms": -1}, "option debounce_ms must be an integer >= 0"),
+    ({"keymaps": {"accept_all": "<Tab>"}}, 'unknown keymap "accept_all"'),
+    ({"keymaps": {"accept": ""}}, "keymap accept must be a key or false"),
+]
+
+
+def test_options_over_the_defaults(tmp_path):
+    got = run_lua(tmp_path, "return require('kvcomplete.config').resolve(DATA)",
+                  {"keymaps": {"accept": False}, "filetypes": ["python"], "settings": {"maxTokens": 16}})
+    assert got["keymaps"] == {"accept": False, "accept_word": "<C-Right>", "accept_line": "<C-Down>",
+                              "next": "<M-]>", "prev": "<M-[>", "dismiss": "<C-]>"}
+    assert got["filetypes"] == ["python"] and got["settings"] == {"maxTokens": 16}
+    assert got["cmd"] == ["kvcomplete", "serve"] and got["ui"] == "auto" and got["debounce_ms"] == 200
+
+
+def test_bad_options_are_refused_with_what_to_fix(tmp_path):
+    got = run_lua(tmp_path, """
+      local errors = {}
+      for _, opts in ipairs(DATA) do
+        local ok, message = pcall(require('kvcomplete').setup, opts)
+        table.insert(errors, ok and 'accepted' or message)
+      end
+      return errors
+    """, [options for options, _ in BAD_OPTIONS])
+    for message, (_, expected) in zip(got, BAD_OPTIONS):
+        assert message.startswith("kvcomplete.setup: ") and expected in message
+
+
+def test_minimal_config_sets_up_the_plugin(tmp_path):
+    probe = ("lua local c = vim.lsp.config.kvcomplete; io.stdout:write(vim.json.encode({ cmd = c.cmd,"
+             " init_options = c.init_options,"
+             " enabled = vim.lsp.is_enabled('kvcomplete'), ui = require('kvcomplete').ui,"
+             " tab = vim.fn.maparg('<Tab>', 'i', false, true).desc, stats = vim.fn.exists(':KvcompleteStats') }))")
+    env = {**isolated_env(tmp_path), "PATH": str(tmp_path)}  # no kvcomplete on it
+    done = subprocess.run([NVIM, "--headless", "--clean", "-u", str(PLUGIN / "minimal.lua"), "-c", probe, "-c", "qa!"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    got = json.loads(done.stdout)
+    assert got["cmd"] == ["kvcomplete", "serve"] and got["init_options"] == {"suggestions": 3, "maxTokens": 48}
+    assert got["enabled"] is True and got["ui"] == "builtin"
+    assert got["tab"] == "kvcomplete: Accept the suggestion" and got["stats"] == 2
+    assert '"kvcomplete" is not executable; set cmd = ' in done.stderr
+
+
+def test_stats_lines_and_no_server_message(tmp_path):
+    got = run_lua(tmp_path, """
+      local stats = require('kvcomplete.stats')
+      local notes = {}
+      vim.notify = function(message, level) table.insert(notes, { message, level }) end
+      stats.show()
+      return { lines = stats.lines({ requests = 2, accepts = 1, latencyMs = { p50 = 1.5, p95 = 4 } }), notes = notes }
+    """)
+    assert got["lines"] == ["accepts: 1", "latencyMs.p50: 1.5", "latencyMs.p95: 4", "requests: 2"]
+    assert got["notes"] == [["kvcomplete: no server is running (it starts when a file of a configured filetype "
+                             "opens)", 3]]

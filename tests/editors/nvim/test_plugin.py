@@ -1,0 +1,196 @@
+"""The plugin in real headless Neovim 0.12 with the real server (``kvcomplete serve``) on a tiny random model,
+through both UIs: the built-in ``vim.lsp.inline_completion`` and the extmark ghost text of Neovim 0.11, forced
+with ``ui = 'extmarks'``. Keys are typed as a user would; the tiny model's random words are fine for checking
+what lands in the buffer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.editors.nvim.neovim import KVCOMPLETE, Neovim, line_part, require_neovim_0_12, word_part
+
+require_neovim_0_12()
+pytestmark = pytest.mark.e2e
+
+UIS = ("builtin", "extmarks")
+SOURCE = "# café ☕ 😀\ndef add(a, b):\n"
+
+# The ghost text on screen, from whichever UI drew it: its place, its text (lines joined) and the "(i/k)" hint.
+GHOST = """
+  local hints = { ComplHintMore = true, KvcompleteHint = true }
+  for _, name in ipairs({ 'nvim.lsp.inline_completion', 'kvcomplete.ghost' }) do
+    local ns = vim.api.nvim_get_namespaces()[name]
+    local marks = ns and vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true }) or {}
+    if #marks > 0 then
+      local details, lines, hint = marks[1][4], {}, nil
+      for _, chunks in ipairs({ details.virt_text, unpack(details.virt_lines or {}) }) do
+        local line = ''
+        for _, chunk in ipairs(chunks) do
+          if hints[chunk[2]] then hint = vim.trim(chunk[1]) else line = line .. chunk[1] end
+        end
+        table.insert(lines, line)
+      end
+      return { row = marks[1][2], col = marks[1][3], text = table.concat(lines, '\\n'), hint = hint }
+    end
+  end
+"""
+CLIENT = "local client = vim.lsp.get_clients({ bufnr = 0, name = 'kvcomplete' })[1]\n"
+IN_SYNC = CLIENT + """
+  if not client then return nil end
+  local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
+  return reply and reply.result and reply.result.engineInSync
+"""
+LINES = "return vim.api.nvim_buf_get_lines(0, 0, -1, true)"
+LAST_LINE = "return vim.api.nvim_buf_get_lines(0, -2, -1, true)[1]"
+
+
+def ghost_where(condition: str) -> str:
+    """Lua: the ghost text ``g`` once ``condition`` holds for it."""
+    return f"local g = (function() {GHOST} end)()\nreturn g and ({condition}) and g"
+
+
+def stats_where(condition: str = "true") -> str:
+    """Lua: the server's ``kvcomplete/stats`` ``s`` once ``condition`` holds for them."""
+    return CLIENT + f"local s = client:request_sync('kvcomplete/stats', vim.empty_dict(), 5000).result\n" \
+                    f"return s and ({condition}) and s"
+
+
+@pytest.fixture(scope="module")
+def neovims(tmp_path_factory, tiny_model_dir):
+    """One Neovim per UI, each with a file open at once so that both servers load the model at the same time."""
+    settings = {"model": str(tiny_model_dir), "maxTokens": 8, "suggestions": 3}
+    started: dict[str, Neovim] = {}
+    try:
+        for ui in UIS:
+            started[ui] = Neovim(tmp_path_factory.mktemp(f"nvim-{ui}"),
+                                 {"cmd": [str(KVCOMPLETE), "serve"], "ui": ui, "settings": settings})
+            edit(started[ui], "start.py")
+        yield started
+    finally:
+        for nvim in started.values():
+            nvim.close()
+
+
+@pytest.fixture(params=UIS)
+def nvim(request, neovims) -> Neovim:
+    return neovims[request.param]
+
+
+def edit(nvim: Neovim, name: str) -> None:
+    """Edit a new file with SOURCE in normal mode (the first one starts the server)."""
+    path = nvim.home / name
+    path.write_text(SOURCE)
+    nvim.keys("<Esc>")
+    nvim.lua(f"vim.cmd.edit({json.dumps(str(path))})")
+
+
+def open_file(nvim: Neovim, name: str) -> None:
+    """Edit a new file and wait until the server's engine holds it (the model is loaded)."""
+    edit(nvim, name)
+    nvim.until(IN_SYNC, what="the engine to hold the buffer")
+
+
+def type_and_wait_for_ghost(nvim: Neovim) -> dict:
+    """Type a new last line in insert mode; the ghost text that appears at the cursor."""
+    nvim.keys("Goreturn a")
+    ghost = nvim.until(GHOST, what="ghost text")
+    lines = nvim.lua(LINES)
+    assert (ghost["row"], ghost["col"]) == (len(lines) - 1, len(lines[-1].encode()))  # at the cursor
+    assert ghost["text"].strip() and "hint" not in ghost
+    return ghost
+
+
+def wait_for_new_last_line(nvim: Neovim, before: str) -> str:
+    return nvim.until(f"local line = vim.api.nvim_buf_get_lines(0, -2, -1, true)[1]\n"
+                      f"return line ~= {json.dumps(before)} and line", what="the last line to change")
+
+
+def test_ghost_text_appears_and_cycles(nvim):
+    open_file(nvim, "cycle.py")  # start.py, open since the start, is now hidden
+    nvim.lua(CLIENT + """  -- record the document of each inline completion request
+      _G.asked = {}
+      local request = client.request
+      client.request = function(self, method, params, ...)
+        if method == 'textDocument/inlineCompletion' then table.insert(_G.asked, params.textDocument.uri) end
+        return request(self, method, params, ...)
+      end
+    """)
+    first = type_and_wait_for_ghost(nvim)
+    asked = nvim.lua("return _G.asked")
+    assert asked and set(asked) == {(nvim.home / "cycle.py").as_uri()}  # none for hidden buffers
+    nvim.keys("<M-]>")
+    second = nvim.until(ghost_where("g.hint and g.hint:match('^%(2/%d%)$')"), what="the second suggestion")
+    assert second["text"] != first["text"]
+    nvim.keys("<M-[>")
+    back = nvim.until(ghost_where("g.hint and g.hint:match('^%(1/%d%)$')"), what="the first suggestion again")
+    assert back["text"] == first["text"]
+    nvim.keys("<Esc>")
+
+
+@pytest.mark.parametrize(("key", "part"), [("<C-Right>", word_part), ("<C-Down>", line_part)], ids=["word", "line"])
+def test_partial_accept_inserts_its_part_reports_it_and_the_rest_follows(nvim, key, part):
+    open_file(nvim, f"partial-{part.__name__}.py")
+    ghost = type_and_wait_for_ghost(nvim)
+    accepts = nvim.lua(stats_where())["accepts"]
+    before = nvim.lua(LAST_LINE)
+    accepted = part(ghost["text"])
+    nvim.keys(key)
+    after = wait_for_new_last_line(nvim, before)
+    assert after == before + accepted
+    assert nvim.lua("return vim.api.nvim_win_get_cursor(0)[2]") == len(after.encode())
+    if part is word_part:
+        assert accepted != ghost["text"], "the tiny model's suggestion has more than one word"
+    rest = ghost["text"][len(accepted):]
+    if rest:  # the ghost text goes on with the remainder (at once, or with the server's type-along answer)
+        nvim.until(ghost_where(f"g.text == {json.dumps(rest)}"), what=f"the remainder {rest!r}")
+    nvim.until(stats_where(f"s.accepts == {accepts + 1}"), what="the server to count the accept")
+    nvim.keys("<Esc>")
+
+
+def test_tab_accepts_all_and_the_server_keeps_the_same_text(nvim):
+    open_file(nvim, "accept.py")
+    ghost = type_and_wait_for_ghost(nvim)
+    before = nvim.lua(LAST_LINE)
+    nvim.keys("<Tab>")
+    assert wait_for_new_last_line(nvim, before) == before + ghost["text"]
+    nvim.keys("<Esc>")
+    state = nvim.until(CLIENT + """
+      local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
+      local buffer = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), '\\n') .. '\\n'
+      return reply.result.text == buffer and { encoding = client.offset_encoding, document = reply.result }
+    """, what="the server's copy to equal the buffer")
+    assert state["encoding"] == "utf-8"  # Neovim offers utf-8 first
+    assert state["document"]["engineInSync"] is True
+
+
+def test_dismiss_hides_and_keys_do_their_usual_job_without_a_suggestion(nvim):
+    open_file(nvim, "dismiss.py")
+    type_and_wait_for_ghost(nvim)
+    before = nvim.lua(LAST_LINE)
+    nvim.keys("<C-]>")
+    nvim.until(f"return (function() {GHOST} end)() == nil", what="the ghost text to go")
+    nvim.keys("<Tab>")  # nothing to accept: <Tab> indents (the python ftplugin expands it to spaces)
+    after = wait_for_new_last_line(nvim, before)
+    assert after.startswith(before) and after[len(before):].strip(" \t") == "" and len(after) > len(before)
+    nvim.keys("<Esc>")
+
+
+def test_checkhealth_and_stats_command(nvim):
+    open_file(nvim, "health.py")
+    report = "\n".join(nvim.lua("vim.cmd('checkhealth kvcomplete')\n"
+                                "local lines = vim.api.nvim_buf_get_lines(0, 0, -1, true)\nvim.cmd('tabclose')\n"
+                                "return lines"))
+    ui = nvim.lua("return require('kvcomplete').ui")
+    assert "ERROR" not in report and "WARNING" not in report, report
+    for expected in ["OK Neovim 0.12", "OK ghost text: " + ("the built-in" if ui == "builtin" else "extmarks"),
+                     f"OK {KVCOMPLETE} found", f"OK {KVCOMPLETE} --version: kvcomplete ", "position encoding utf-8",
+                     "OK model loaded", "server: model ready: {'model': ", "'device': '", "requests "]:
+        assert expected in report, report
+    nvim.lua("vim.cmd('messages clear')\nvim.cmd('KvcompleteStats')")
+    messages = nvim.until("local m = vim.fn.execute('messages'); return m:find('kvcomplete stats', 1, true) and m",
+                          what=":KvcompleteStats output")
+    stats = nvim.lua(stats_where())
+    assert f"accepts: {stats['accepts']}" in messages and "latencyMs.p50: " in messages
