@@ -1,4 +1,4 @@
-"""pygls' LSP protocol, with four changes (some override pygls internals: pygls is pinned below 3).
+"""pygls' LSP protocol, with five changes (some override pygls internals: pygls is pinned below 3).
 
 1. Open documents live in ``lsp_server.documents``, not in pygls' workspace: pygls splits lines like
    ``str.splitlines`` (form feeds and U+2028 end lines there, not in LSP), clamps columns past a line's end
@@ -8,7 +8,8 @@
    would wait forever.
 3. Before ``initialize`` only ``initialize`` and ``exit`` are handled (other requests get
    ServerNotInitialized, notifications are dropped), and a second ``initialize`` is refused.
-4. Completion requests and their cancelled answers are counted as they cross the wire (a request that
+4. A message without params (JSON-RPC allows it; Neovim sends custom requests so) is read as params null.
+5. Completion requests and their cancelled answers are counted as they cross the wire (a request that
    ``$/cancelRequest`` reaches before its handler starts never runs a line of it).
 """
 
@@ -77,6 +78,8 @@ class KvCompleteProtocol(LanguageServerProtocol):
             self._send_response(message.id, error=error.to_response_error())
 
     def structure_message(self, data: dict):
+        if "method" in data and "params" not in data:  # JSON-RPC lets params out; pygls' generic message needs it
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as error:

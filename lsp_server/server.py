@@ -291,8 +291,9 @@ async def did_change_configuration(ls: KvCompleteServer, params: types.DidChange
 
 @feature(STATS)
 async def server_stats(ls: KvCompleteServer, params: object) -> dict:
-    """The server's counts and the engine's, since the server started."""
-    engine_stats = await ls.worker.call(lambda engine: engine.stats())
+    """The server's counts and the engine's since the server started, and the model in use (null while none
+    is loaded): editors show model and device from it."""
+    engine_stats = await ls.worker.call(lambda engine: {**engine.stats(), "model": engine.info})
     return ls.stats.report(engine_stats or {})
 
 

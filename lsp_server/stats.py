@@ -43,6 +43,7 @@ class ServerStats:
         return {
             "requests": self.requests,
             "cancelled": self.cancelled,
+            "model": None,
             **{name: 0 for name in ENGINE_COUNTERS},
             **engine_stats,
             "latencyMs": {

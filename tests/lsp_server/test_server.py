@@ -9,8 +9,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from completion.config import Settings
+from lsp_server.client import Editor, LspClient
 from lsp_server.server import run
-from tests.lsp_server.client import ROOT, SERVER_COMMAND, Editor, LspClient, message
+from tests.lsp_server.client import ROOT, SERVER_COMMAND, check_in_sync, message
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,7 @@ async def test_editing_session(start_server, tiny_options):
     client = await start_server(tiny_options, encodings=["utf-16"])
     editor = Editor(client, (ROOT / "example.py").as_uri(), SOURCE)
     editor.type(TYPED)
-    await editor.check_in_sync()
+    await check_in_sync(editor)
 
     items = await client.inline(editor.uri, editor.position())
     assert len(items) == 3 and len({item.insert_text for item in items}) == 3
@@ -61,7 +62,7 @@ async def test_editing_session(start_server, tiny_options):
     accepted = items[0].insert_text
     client.protocol.notify("kvcomplete/didAccept", {"uri": editor.uri, "item": 0, "acceptedText": accepted})
     editor.replace(editor.cursor, editor.cursor, accepted)
-    await editor.check_in_sync()
+    await check_in_sync(editor)
 
     stats = await client.stats()
     assert stats["requests"] == 5 and stats["cancelled"] == 2
@@ -69,6 +70,9 @@ async def test_editing_session(start_server, tiny_options):
     assert stats["accepts"] == 1
     assert stats["fullEncodes"] >= 1 and stats["tokensEncoded"] > 0
     assert 0 < stats["latencyMs"]["p50"] <= stats["latencyMs"]["p95"]
+    assert stats["model"]["family"] == "llama" and stats["model"]["device"] == "cpu"
+    without_params = client.send_together({"id": "no-params", "method": "kvcomplete/stats"})  # as Neovim sends it
+    assert (await asyncio.wrap_future(without_params["no-params"])).requests == 5
 
     kinds = [value["kind"] for value in client.progress]
     assert kinds[0] == "begin" and kinds[-1] == "end"
@@ -85,7 +89,7 @@ async def test_position_encodings_with_astral_characters(start_server, tiny_opti
     editor.replace(editor.text.index("é"), editor.text.index("€") + 1, "😀😀")
     editor.cursor = editor.text.index('"', editor.text.index("😀😀"))
     editor.type("\b\b🎉")
-    await editor.check_in_sync()
+    await check_in_sync(editor)
     items = await client.inline(editor.uri, editor.position())
     assert items and items[0].range.start == editor.position()
     await client.stop_server()
@@ -111,7 +115,7 @@ async def test_bad_input_gets_errors_or_empty_answers(start_server, tiny_options
     client.change("file:///not-open.py", 2, [types.TextDocumentContentChangeWholeDocument(text="x")])
     client.change(editor.uri, 1, [types.TextDocumentContentChangeWholeDocument(text="stale")])
     client.send_raw(b"Content-Length: 5\r\n\r\n{nope")
-    await editor.check_in_sync()
+    await check_in_sync(editor)
 
     client.open("file:///binary.py", "abc\x00def")
     client.open("file:///huge.py", "x = 1\n" * 1000)
@@ -137,7 +141,7 @@ async def test_settings_change_and_failed_model_load(start_server, tiny_options)
 
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"kvcomplete": tiny_options}))
     assert await client.inline(editor.uri, editor.position())
-    await editor.check_in_sync()  # the new engine got the documents as they are now
+    await check_in_sync(editor)  # the new engine got the documents as they are now
 
     client.configuration = {**tiny_options, "suggestions": 1}  # settings: null → the server asks for them
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
@@ -188,7 +192,7 @@ async def test_editing_session_on_the_default_model(start_server):
     items = await asyncio.wrap_future(answers["newest"])
     assert len(items) == 3 and len({item.insert_text for item in items}) == 3
     assert any("radius" in item.insert_text for item in items)  # a real model completes real code
-    await editor.check_in_sync()
+    await check_in_sync(editor)
     stats = await client.stats()
     assert (stats["requests"], stats["cancelled"], stats["editsApplied"]) == (2, 1, editor.changes_sent)
     assert await client.stop_server() == 0
