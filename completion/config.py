@@ -8,6 +8,7 @@ from dataclasses import dataclass
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 LOG_LEVELS = ("error", "warning", "info", "debug")
+KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
 
 # LSP initializationOptions use camelCase; the dataclass uses snake_case.
 LSP_KEYS = {
@@ -23,6 +24,7 @@ LSP_KEYS = {
     "maxFileBytes": "max_file_bytes",
     "allowPickle": "allow_pickle",
     "logLevel": "log_level",
+    "kernels": "kernels",
 }
 
 
@@ -42,12 +44,15 @@ class Settings:
     max_file_bytes: int = 1_000_000  # larger documents are tracked but get no completions
     allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
     log_level: str = "info"
+    kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {self.kernels!r}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):

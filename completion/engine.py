@@ -107,7 +107,7 @@ class Engine:
         """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in."""
         self.settings = settings
         self.loaded = loaded or models.load(settings, progress)
-        self.runner = ModelRunner(self.loaded)
+        self.runner = ModelRunner(self.loaded, settings.kernels)
         self.vocab = Vocabulary(self.loaded.tokenizer)
         self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
         self.copyspec = CopySpec()
@@ -288,8 +288,10 @@ class Engine:
             self.settings.model, self.settings.device, self.settings.dtype)
         if reload:
             self.loaded = models.load(settings)
-            self.runner = ModelRunner(self.loaded)
+            self.runner = ModelRunner(self.loaded, settings.kernels)
             self.vocab = Vocabulary(self.loaded.tokenizer)
+        else:
+            self.runner.use_kernels(settings.kernels)
         previous, self.settings = self.settings, settings
         if reload or previous.pie != settings.pie or previous.max_file_bytes != settings.max_file_bytes:
             for doc in self.documents.values():

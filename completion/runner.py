@@ -2,7 +2,13 @@
 
 Every forward here has the same shape of problem: ``n`` new tokens at explicit positions, written to store
 slots [write_at, write_at + n), each seeing the store's slots [0, prefix_len) plus the new or scratch slots
-its ``visible`` row allows. Encoding a document chunk, one greedy step and (later) a draft tree are all this.
+its ``visible`` row allows. Encoding a document chunk, one greedy step and a draft tree are all this.
+
+Which attention runs is decided here, once per forward (completion/attention.py): the Triton tree-attention
+kernel for forwards of up to TREE_KERNEL_MAX_TOKENS tokens (verification trees, superposed steps, typing-sized
+encodes) when the ``kernels`` setting resolves to Triton (auto: on CUDA), else SDPA with the full mask (long
+encodes everywhere: SDPA's prefill kernels are built for them). The same setting picks PIE's re-rotation kernel
+(``kernel_backend``).
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ import contextlib
 
 import torch
 
+from completion.attention import TreeBlock, split_tree_block
 from completion.kv_store import KVStore
-from completion.models import LoadedModel, head_dim, num_kv_heads
+from completion.models import LoadedModel, ModelError, head_dim, num_kv_heads
+from kernels._triton import triton_runs
+from kernels.tree_attention import MAX_HEAD_DIM
 
 PREFILL_CHUNK = 512  # tokens per encoding forward: bounds the [heads, chunk, context] score memory
 # On CPU, a forward of few tokens runs on one thread: multi-threaded GEMMs with few rows are slower, and
 # pathologically so (10-60x, measured) when another process is busy on the cores, as an editor is.
 SINGLE_THREAD_BELOW = 256
+TREE_KERNEL_MAX_TOKENS = 128  # the tree kernel is built for trees (T <= 128); longer forwards are prefills
+KERNELS = {"auto": "auto", "triton": "triton", "torch": "reference"}  # setting -> kernels/ backend argument
 
 
 @contextlib.contextmanager
@@ -34,13 +45,34 @@ def _threads_for(device: torch.device, tokens: int):
 
 
 class ModelRunner:
-    def __init__(self, loaded: LoadedModel) -> None:
+    def __init__(self, loaded: LoadedModel, kernels: str = "auto") -> None:
         self.loaded = loaded
         self.model = loaded.model
         self.device = loaded.device
         config = loaded.config
         self.store_shape = (config.num_hidden_layers, num_kv_heads(config), head_dim(config))
         self.tokens_encoded = 0
+        self.use_kernels(kernels)
+
+    def use_kernels(self, kernels: str) -> None:
+        """Apply the ``kernels`` setting: "auto" (Triton on CUDA, PyTorch elsewhere), "triton" or "torch".
+
+        Sets ``kernel_backend`` (the ``backend`` argument of kernels/ functions, for PIE's re-rotation) and
+        ``tree_kernel`` (whether small forwards use the Triton tree attention). Raises ModelError, changing
+        nothing, where the choice cannot run here.
+        """
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+        try:
+            triton = triton_runs(KERNELS[kernels], self.device.type == "cuda")
+        except ValueError as error:
+            raise ModelError(f"kernels={kernels!r} cannot run on {self.device}: {error}") from None
+        fits = self.store_shape[2] <= MAX_HEAD_DIM
+        if triton and not fits and kernels == "triton":
+            raise ModelError(f"kernels='triton': the tree-attention kernel takes head dims up to {MAX_HEAD_DIM}, "
+                             f"this model's is {self.store_shape[2]}; use kernels 'auto' or 'torch'")
+        self.kernel_backend = "triton" if triton else "reference"
+        self.tree_kernel = triton and fits
 
     def new_store(self, capacity: int = 256) -> KVStore:
         layers, heads, dim = self.store_shape
@@ -59,9 +91,10 @@ class ModelRunner:
         """
         n = len(tokens) if embeds is None else embeds.shape[0]
         assert positions.shape == (n,) and visible.shape == (n, write_at + n - prefix_len), visible.shape
-        mask = torch.zeros(1, 1, n, write_at + n, dtype=torch.bool, device=self.device)
-        mask[..., :prefix_len] = True
-        mask[0, 0, :, prefix_len:] = visible.to(self.device)
+        if self.tree_kernel and n <= TREE_KERNEL_MAX_TOKENS:
+            mask, attention_args = self._tree_block(prefix_len, visible)
+        else:
+            mask, attention_args = self._full_mask(prefix_len, visible), {}
         if embeds is None:
             inputs = {"input_ids": torch.tensor([tokens], dtype=torch.long, device=self.device)}
         else:
@@ -70,9 +103,24 @@ class ModelRunner:
         keep = logits_for or slice(None)
         with _threads_for(self.device, n):
             out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
-                             past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n))
+                             past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n),
+                             **attention_args)
         self.tokens_encoded += n
         return out.logits[0].float()
+
+    def _full_mask(self, prefix_len: int, visible: torch.Tensor) -> torch.Tensor:
+        """The boolean mask [1, 1, n, context] over every key (the SDPA path)."""
+        n, width = visible.shape
+        mask = torch.zeros(1, 1, n, prefix_len + width, dtype=torch.bool, device=self.device)
+        mask[..., :prefix_len] = True
+        mask[0, 0, :, prefix_len:] = visible.to(self.device)
+        return mask
+
+    def _tree_block(self, prefix_len: int, visible: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The tree block's mask [1, 1, n, S] and the ``tree_block`` argument (the tree-kernel path)."""
+        tree_start, tree_mask = split_tree_block(prefix_len, visible)
+        prefix_lens = torch.tensor([prefix_len], dtype=torch.int32, device=self.device)
+        return tree_mask.to(self.device)[None, None], {"tree_block": TreeBlock(prefix_len, tree_start, prefix_lens)}
 
     def embed(self, tokens: list[int]) -> torch.Tensor:
         """Input embeddings [n, hidden] of ``tokens``, in fp32."""

@@ -56,10 +56,16 @@ def autotune(gpu_configs: list[tuple[dict, int, int]], interpreter_config: dict,
 
 
 def use_triton(backend: str, *tensors: torch.Tensor) -> bool:
-    """Resolve ``backend``: "auto" is Triton exactly when the tensors live on CUDA; "triton" insists."""
+    """Resolve ``backend`` for these tensors (see ``triton_runs``)."""
+    return triton_runs(backend, all(t.is_cuda for t in tensors))
+
+
+def triton_runs(backend: str, on_cuda: bool) -> bool:
+    """Whether ``backend`` runs the Triton kernels, for tensors on CUDA (``on_cuda``) or on the CPU: "auto" is
+    Triton exactly on CUDA (with Triton installed); "triton" insists, and says what is missing where it cannot;
+    "reference" never."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    on_cuda = all(t.is_cuda for t in tensors)
     if backend == "reference":
         return False
     if backend == "auto":

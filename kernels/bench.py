@@ -90,7 +90,7 @@ def bench_tree_attention(cfg: BenchConfig, peak: float | None) -> list[Row]:
                 for _ in range(2)
             )  # fmt: skip
             prefix_len = torch.tensor([prefix], device=cfg.device)
-            tree_mask = _kary_tree_mask(nodes, 4, cfg.device)[None]
+            tree_mask = kary_tree_mask(nodes, 4, cfg.device)[None]
             scale = cfg.head_dim**-0.5
             mask = tree_attention_mask(prefix_len, tree_mask, prefix)
             block_mask = create_block_mask(
@@ -173,7 +173,7 @@ def _median_ms(fn: Callable[[], object], cfg: BenchConfig) -> float:
     return statistics.median(start.elapsed_time(end) for start, end in events)
 
 
-def _kary_tree_mask(nodes: int, arity: int, device: torch.device) -> torch.Tensor:
+def kary_tree_mask(nodes: int, arity: int, device: torch.device) -> torch.Tensor:
     """Ancestor mask [T, T] of a complete ``arity``-ary tree in breadth-first order (node i's parent is
     (i-1) // arity): the shape of a draft tree that branches at every depth."""
     mask = torch.eye(nodes, dtype=torch.bool)
