@@ -19,13 +19,15 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (can run code)")
     parser.add_argument("--no-pie", dest="pie", action="store_false",
                         help="re-encode on every edit instead of PIE (also allows length-dependent rotary)")
+    parser.add_argument("--kernels", default="auto", choices=["auto", "triton", "torch"],
+                        help="Triton kernels or PyTorch for tree attention and PIE re-rotation (auto: Triton on CUDA)")
 
 
 def _settings(args: argparse.Namespace, **extra):
     from completion.config import Settings
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                    pie=args.pie, **extra)
+                    pie=args.pie, kernels=args.kernels, **extra)
 
 
 def _progress(message: str, fraction: float | None) -> None:
