@@ -1,35 +1,52 @@
-"""`kvcomplete demo`: complete the bundled example file with the default model and show it as an editor would.
+"""`kvcomplete demo`: a guided editing session on ``examples/geometry.py``, replayed through the real LSP server.
 
-This is the first step of the guided replay of a real editing session (the demo/benchmark issue).
+``kvcomplete serve`` runs as a subprocess over stdio. The session types methods key by key (requests
+debounced and cancelled as an editor does), fixes a typo, deletes a line, edits far above the cursor,
+moves the cursor and accepts suggestions with Tab. The terminal shows the file around the cursor with
+the ghost text, every request with its keystroke-to-result latency, and what the engine's cache did
+(full encode or PIE update, tokens encoded, drafts accepted); plain lines when stdout is not a terminal.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
-import time
-from pathlib import Path
+from typing import TextIO
 
+from rich.console import Console
+
+from completion import default_model
 from completion.config import Settings
+from demo.actions import Pacing
+from demo.replay import Timing
+from demo.scripts import DEMO, EXAMPLE
+from demo.server import ServerError
+from demo.session import SessionResult, replay_session
+from demo.view import LiveView, PlainView
 
-EXAMPLE = Path(__file__).parent / "examples" / "fibonacci.py"
+
+def title(settings: Settings) -> str:
+    model = settings.model or f"{default_model.NAME} (default)"
+    return f"kvcomplete demo: {EXAMPLE.name}, {model}, device {settings.device}"
 
 
-def main(settings: Settings) -> int:
-    from completion.engine import Engine
+async def run_demo(settings: Settings, pacing: Pacing, stream: TextIO, timing: Timing = Timing()) -> SessionResult:
+    """The demo session, shown on ``stream`` (redrawn when it is a terminal)."""
+    console = Console(file=stream)
+    view = LiveView(title(settings), console) if console.is_terminal else PlainView(title(settings), stream)
+    with view:
+        result = await replay_session(settings, EXAMPLE, EXAMPLE.read_text(), DEMO, view, pacing, timing,
+                                      track_cache=True)
+        view.finished(result.summary)
+    return result
 
-    text = EXAMPLE.read_text()
-    started = time.perf_counter()
-    engine = Engine(settings, lambda message, fraction: print(f"kvcomplete: {message}", file=sys.stderr))
-    print(f"model {engine.info['model']} on {engine.info['device']} ({engine.info['dtype']}), "
-          f"loaded in {time.perf_counter() - started:.1f} s")
-    uri = EXAMPLE.resolve().as_uri()
-    engine.open(uri, text)
-    result = engine.complete(uri, len(text))
-    tail = "\n".join(text.rstrip("\n").split("\n")[-4:])
-    print(f"\n{EXAMPLE.name}, cursor at the end:\n{'-' * 60}\n{tail}\n", end="")
-    for number, suggestion in enumerate(result.suggestions, 1):
-        print(f"  [{number}/{len(result.suggestions)}] \u2192 {suggestion.text!r}")
-    timings = result.timings_ms
-    print(f"{'-' * 60}\nencode {timings['cache_update']:.0f} ms, decode {timings['decode']:.0f} ms "
-          f"({len(result.suggestions)} suggestions in one pass per step)")
-    return 0 if result.suggestions else 1
+
+def main(settings: Settings, pace: float = 1.0) -> int:
+    """Run the demo on stdout; 0 when suggestions were shown and the server's copy matched the replay's."""
+    try:
+        result = asyncio.run(run_demo(settings, Pacing(scale=pace), sys.stdout))
+    except ServerError as error:
+        print(f"kvcomplete demo: {error}", file=sys.stderr)
+        return 1
+    shown = any(request.items for request in result.replay.requests if request.outcome == "answered")
+    return 0 if shown and result.summary["in_sync"] else 1

@@ -122,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from demo.run import main as demo_main
 
-    return demo_main(_settings(args))
+    return demo_main(_settings(args, max_tokens=args.max_tokens, suggestions=args.k), pace=args.pace)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -166,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
-    demo = commands.add_parser("demo", help="complete the bundled example with the default model")
+    demo = commands.add_parser("demo", help="replay an editing session through the LSP server, with ghost text")
+    demo.add_argument("-k", type=int, default=3, help="suggestions per request (default 3)")
+    demo.add_argument("--max-tokens", type=int, default=24, help="tokens per suggestion (default 24, to keep the "
+                                                                 "demo short on a CPU)")
+    demo.add_argument("--pace", type=float, default=1.0, help="typing speed factor: 2 types twice as slowly")
     _add_model_arguments(demo)
     demo.set_defaults(run=cmd_demo)
 
@@ -181,15 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from completion.models import ModelError
-
     try:
         return args.run(args)
-    except (UserError, ModelError, ValueError) as error:
-        print(f"kvcomplete: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if not _for_the_user(error):
+            raise
+        print(f"kvcomplete: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _for_the_user(error: Exception) -> bool:
+    """Whether ``error``'s message is written for the user. ModelError is looked up, not imported: its module
+    imports torch (seconds, twice that under load), which demo, serve and setup do not need in this process."""
+    models = sys.modules.get("completion.models")
+    return isinstance(error, (UserError, ValueError)) or (models is not None and isinstance(error, models.ModelError))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 pytest.register_assert_rewrite("tests.lsp_server.client")
 
-from tests.lsp_server.client import LspClient  # noqa: E402
+from tests.lsp_server.client import WireClient  # noqa: E402
 
 # Small and fast on a CPU: the tests check the protocol, not the suggestions.
 TINY_OPTIONS = {"maxTokens": 4, "suggestions": 3, "logLevel": "info"}
@@ -23,10 +23,10 @@ def tiny_options(tiny_model_dir) -> dict:
 @pytest.fixture
 async def start_server():
     """``await start_server(options, encodings=...)`` → an initialized client; stopped (or killed) at the end."""
-    clients: list[LspClient] = []
+    clients: list[WireClient] = []
 
-    async def start(options: dict | None, initialize: bool = True, **initialize_args) -> LspClient:
-        client = LspClient()
+    async def start(options: dict | None, initialize: bool = True, **initialize_args) -> WireClient:
+        client = WireClient()
         clients.append(client)
         await client.start()
         if initialize:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-
-def units(char: str, encoding: str) -> int:
-    """How many code units ``char`` takes in a position encoding."""
-    return {"utf-8": len(char.encode("utf-8")), "utf-16": len(char.encode("utf-16-le")) // 2, "utf-32": 1}[encoding]
+from lsp_server.client import units  # the client's code-unit count (Python's codecs), not the server's (pygls')
 
 
 def lsp_offset(text: str, line: int, character: int, encoding: str) -> int:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from tests.lsp_server.client import LspClient, frame, message
+from tests.lsp_server.client import WireClient, frame, message
 from tests.lsp_server.conftest import TINY_OPTIONS
 from tests.lsp_server.reference import lsp_replace
 
@@ -68,7 +68,7 @@ ROUND = st.lists(st.one_of(GARBAGE.map(lambda garbage: ("garbage", garbage)),
 def session(tiny_model_dir):
     """One server for every round, on a loop of its own (hypothesis drives the rounds synchronously)."""
     loop = asyncio.new_event_loop()
-    client = LspClient()
+    client = WireClient()
     loop.run_until_complete(client.start())
     loop.run_until_complete(client.initialize({**TINY_OPTIONS, "model": str(tiny_model_dir)}, encodings=[ENCODING]))
     state = {"text": "def f(x):\n    return x\n", "version": 1}
@@ -88,7 +88,7 @@ def change_event(start, end, text) -> types.TextDocumentContentChangePartial:
                           end=types.Position(line=end[0], character=end[1])), text=text)
 
 
-async def play(client: LspClient, state: dict, actions) -> None:
+async def play(client: WireClient, state: dict, actions) -> None:
     for kind, payload in actions:
         if kind == "garbage":
             client.send_raw(payload)
@@ -101,7 +101,7 @@ async def play(client: LspClient, state: dict, actions) -> None:
             client.change(URI, state["version"], [change_event(*edit) for edit in payload])
 
 
-async def check_still_answers(client: LspClient, state: dict) -> None:
+async def check_still_answers(client: WireClient, state: dict) -> None:
     document = await client.document(URI)
     assert document["text"] == state["text"] and document["engineInSync"] is True
     cursor = types.Position(line=0, character=1)

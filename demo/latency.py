@@ -1,0 +1,65 @@
+"""Keystroke-to-result latency through the real server: a typing trace replayed as an editor sends it.
+
+``run`` is what ``kvcomplete bench`` calls. Lines of ``examples/geometry.py`` are removed and typed back
+key by key (seeded human pacing, didChange per key, requests debounced and cancelled as typing goes on),
+and the user stops to read the suggestion at the end of each line. The answer is measured from the key
+the request fired after (the debounce included) and from the request itself, as the client sees both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from completion.config import Settings
+from demo.actions import Pacing
+from demo.replay import Request, Timing
+from demo.scripts import latency_trace
+from demo.session import replay_session
+
+
+class Silent:
+    """Observes nothing: the benchmark only reads the requests at the end."""
+
+    def status(self, message: str) -> None: ...
+
+    def started(self, replay) -> None: ...
+
+    def step(self, number: int, total: int, caption: str) -> None: ...
+
+    def edited(self, what: str) -> None: ...
+
+    def finished_request(self, request: Request) -> None: ...
+
+    def cache_known(self, request: Request) -> None: ...
+
+    def accepted(self, text: str) -> None: ...
+
+
+async def measure(settings: Settings, quick: bool, pacing: Pacing, timing: Timing = Timing()) -> dict:
+    trace = latency_trace(quick)
+    result = await replay_session(settings, trace.path, trace.opened_text(), trace.steps(), Silent(), pacing, timing)
+    summary = result.summary
+    if not summary["in_sync"]:
+        raise RuntimeError(f"after the trace the server's copy of {trace.path.name} differs from the client's")
+    keystroke, request = summary["keystroke_to_result_ms"], summary["request_to_result_ms"]
+    return {  # flat scalars for tables, the server's counters as they are
+        "trace": trace.describe(), "typed_chars": len(trace.parts()[1]), "edits": summary["edits"],
+        "debounce_ms": summary["debounce_ms"], "pace": pacing.scale, "seed": pacing.seed, "quick": quick,
+        "keystroke_to_result_p50_ms": keystroke["p50"], "keystroke_to_result_p95_ms": keystroke["p95"],
+        "request_to_result_p50_ms": request["p50"], "request_to_result_p95_ms": request["p95"],
+        "requests": summary["requests"], "answered": summary["answered"], "cancelled": summary["cancelled"],
+        "stale": summary["stale"], "failed": summary["failed"], "type_along_share": summary["type_along_share"],
+        "accepted": len(summary["accepted"]), "server_ready_s": summary["ready_s"], "wall_s": summary["wall_s"],
+        "server_stats": summary["server_stats"],
+    }
+
+
+def run(settings: Settings, quick: bool, pace: float = 1.0) -> dict:
+    """Replay the typing trace (quick: 7 lines; else 13) through a fresh ``kvcomplete serve`` with ``settings``;
+    ``pace`` scales the pauses between keys (tests type faster).
+
+    Returns keystroke-to-result and request-to-result p50/p95 in ms over the answers the editor showed
+    (``answered`` of them), the requests sent, answered, cancelled and stale, the share of answers that
+    came from type-along, the server's ``kvcomplete/stats`` and a description of the trace.
+    """
+    return asyncio.run(measure(settings, quick, Pacing(scale=pace)))

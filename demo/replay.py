@@ -1,0 +1,282 @@
+"""Replay an editing session through a live server, as an editor sends it, and record every request.
+
+Each key is a didChange. Like VS Code and Neovim, the editor asks for inline completions once typing
+pauses for ``debounce_s`` (a timer restarted by every key), cancels the request in flight with
+``$/cancelRequest`` as soon as the document changes or the cursor moves, and shows an answer only if
+the document and cursor are still those it was asked for (else it is stale). Ghost text follows keys
+typed along it; Tab sends ``kvcomplete/didAccept`` and inserts the text. Keystroke-to-result latency is
+the time from the key after which the request fired to its answer: the debounce plus the server's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lsprotocol import types
+
+from demo.actions import Accept, DeleteLine, MoveTo, Pacing, Step, Type, Wait, anchor_offset, line_span, next_key
+from demo.ghost import Answers, Ghost, matching_part
+from lsp_server.client import Editor, items_of
+from lsp_server.stats import percentile
+
+REQUEST_CANCELLED = types.LSPErrorCodes.RequestCancelled.value
+# Engine counters whose change between two answers says what the cache and the drafters did.
+CACHE_COUNTERS = ("pieUpdates", "fullEncodes", "tokensEncoded", "draftTokensProposed", "draftTokensAccepted")
+
+
+@dataclass(slots=True)
+class Request:
+    """One inline completion request and what became of it."""
+
+    number: int
+    msg_id: str
+    trigger: str  # the key, Tab, "move" or "delete line" after which the debounce fired
+    line: int  # 1-based, for people
+    column: int
+    version: int
+    offset: int
+    key_at: float  # loop time of the trigger
+    sent_at: float
+    done_at: float | None = None
+    outcome: str = "pending"  # answered (shown) | stale (the editor moved on) | cancelled | failed
+    items: tuple[str, ...] = ()
+    type_along: bool = False
+    error: str | None = None
+    cache: dict | None = None  # CACHE_COUNTERS' change since the previous answer (with track_cache)
+
+    @property
+    def latency_ms(self) -> float:
+        """Keystroke to result: from the trigger to the answer."""
+        return (self.done_at - self.key_at) * 1000
+
+    @property
+    def server_ms(self) -> float:
+        """Request to result, as the client sees it."""
+        return (self.done_at - self.sent_at) * 1000
+
+
+class Observer(Protocol):
+    """What a view is told while a session runs; it may read the replay's state once ``started``."""
+
+    def status(self, message: str) -> None: ...
+
+    def started(self, replay: Replay) -> None: ...
+
+    def step(self, number: int, total: int, caption: str) -> None: ...
+
+    def edited(self, what: str) -> None: ...
+
+    def finished_request(self, request: Request) -> None: ...
+
+    def cache_known(self, request: Request) -> None: ...
+
+    def accepted(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    debounce_s: float = 0.1
+    wait_timeout_s: float = 60.0  # Wait gives up on a suggestion after this long
+    move_s: float = 0.5  # the pause after a cursor move, a line deletion or Tab
+
+
+class Replay:
+    """Plays steps on ``editor`` (whose client is connected to the server) and keeps every request."""
+
+    def __init__(self, editor: Editor, observer: Observer, pacing: Pacing, timing: Timing = Timing(),
+                 track_cache: bool = False) -> None:
+        self.editor, self.observer, self.pacing, self.timing = editor, observer, pacing, timing
+        self.track_cache = track_cache
+        self.requests: list[Request] = []
+        self.accepted: list[str] = []
+        self.edits = 0  # didChanges sent: keys typed, Tabs, line deletions (cursor moves are not edits)
+        self.ghost: Ghost | None = None
+        self._answers = Answers()
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight: Request | None = None
+        self._settled = asyncio.Event()  # set when the request for the current text and cursor has finished
+        self._settled.set()
+        self._unanswered: set[asyncio.Future] = set()  # requests whose response has not arrived
+        self._followers: set[asyncio.Task] = set()  # stats queries under way
+        self._cache_lock = asyncio.Lock()
+        self._counters: dict | None = None
+
+    async def play(self, steps: tuple[Step, ...]) -> None:
+        self.observer.started(self)
+        if self.track_cache:
+            self._counters = await self.editor.client.stats()
+        for number, step in enumerate(steps, 1):
+            self.observer.step(number, len(steps), step.caption)
+            for action in step.actions:
+                await self._do(action)
+        await self._finish()
+
+    def summary(self) -> dict:
+        """Counts and latencies of the requests so far (answered: shown by the editor)."""
+        answered = [request for request in self.requests if request.outcome == "answered"]
+        outcomes = [request.outcome for request in self.requests]
+        type_along = sum(request.type_along for request in answered)
+        return {
+            "requests": len(self.requests), "answered": len(answered), "cancelled": outcomes.count("cancelled"),
+            "stale": outcomes.count("stale"), "failed": outcomes.count("failed"), "type_along": type_along,
+            "type_along_share": round(type_along / len(answered), 3) if answered else 0.0,
+            "keystroke_to_result_ms": percentiles([request.latency_ms for request in answered]),
+            "request_to_result_ms": percentiles([request.server_ms for request in answered]),
+            "debounce_ms": self.timing.debounce_s * 1000, "edits": self.edits, "accepted": list(self.accepted),
+        }
+
+    async def _do(self, action) -> None:
+        if isinstance(action, Type):
+            await self._type(action)
+        elif isinstance(action, Wait):
+            await self._wait(action)
+        elif isinstance(action, Accept):
+            if self.ghost is not None:
+                await self._tab(self.ghost.text)
+        elif isinstance(action, MoveTo):
+            await self._move(anchor_offset(self.editor.text, action.anchor))
+        elif isinstance(action, DeleteLine):
+            start, end = line_span(self.editor.text, action.anchor)
+            self._change(start, end, "", "delete line")
+            await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+        else:
+            raise TypeError(f"not an action: {action!r}")
+
+    # -- the user ------------------------------------------------------------------------------------
+    async def _type(self, action: Type) -> None:
+        rest = action.text
+        while rest:
+            part = self._tab_worthy(rest) if action.accept_matching else ""
+            if part:
+                await self._tab(part)
+                rest = rest[len(part):]
+                continue
+            key = next_key(rest)
+            if key == "\b":
+                self._change(self.editor.cursor - 1, self.editor.cursor, "", "\b")
+            else:
+                self._change(self.editor.cursor, self.editor.cursor, key, key)
+            rest = rest[len(key):]
+            await asyncio.sleep(self.pacing.after(key))
+
+    def _tab_worthy(self, rest: str) -> str:
+        """What of the ghost text to accept when the user is about to type ``rest`` (up to a typo they make)."""
+        return "" if self.ghost is None else matching_part(self.ghost.text, rest.split("\b", 1)[0])
+
+    async def _tab(self, text: str) -> None:
+        """Accept ``text`` of the ghost text shown (all of it, or its beginning)."""
+        self.editor.client.did_accept(self.editor.uri, 0, text)
+        self._change(self.editor.cursor, self.editor.cursor, text, "Tab")
+        self.accepted.append(text)
+        self.observer.accepted(text)
+        await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+
+    async def _wait(self, action: Wait) -> None:
+        try:
+            await asyncio.wait_for(self._settled.wait(), self.timing.wait_timeout_s)
+        except asyncio.TimeoutError:
+            pass  # the user gives up waiting and goes on; the request shows as slow or cancelled
+        await asyncio.sleep(self.pacing.seconds(action.read_s))
+
+    async def _move(self, offset: int) -> None:
+        self._interrupt()
+        self.editor.cursor = offset
+        self.ghost = None
+        self._after_input("move")
+        await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+
+    # -- the editor ----------------------------------------------------------------------------------
+    def _change(self, start: int, end: int, text: str, trigger: str) -> None:
+        """Edit the document (a didChange), keep the ghost text typed along, and restart the debounce."""
+        self._interrupt()
+        ghost = self.ghost
+        self.editor.replace(start, end, text)
+        self.edits += 1
+        typed_along = ghost is not None and start == end == ghost.offset and text
+        self.ghost = ghost.after_typing(text, self.editor.version) if typed_along else None
+        self._after_input(trigger)
+
+    def _interrupt(self) -> None:
+        """The document or the cursor changes: no pending debounce, no request in flight."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._in_flight is not None:
+            self.editor.client.cancel(self._in_flight.msg_id)
+            self._in_flight = None
+        self._settled.clear()
+
+    def _after_input(self, trigger: str) -> None:
+        self.observer.edited(trigger)
+        self._timer = self._loop.call_later(self.timing.debounce_s, self._send, trigger, self._loop.time())
+
+    def _send(self, trigger: str, key_at: float) -> None:
+        self._timer = None
+        editor = self.editor
+        position = editor.position()
+        request = Request(number=len(self.requests) + 1, msg_id=f"demo-{uuid.uuid4().hex[:12]}", trigger=trigger,
+                          line=position.line + 1, column=editor.cursor - editor.text.rfind("\n", 0, editor.cursor),
+                          version=editor.version, offset=editor.cursor, key_at=key_at, sent_at=self._loop.time())
+        context = editor.text[: editor.cursor], editor.text[editor.cursor:]
+        self.requests.append(request)
+        self._in_flight = request
+        future = editor.client.send_inline(editor.uri, position, request.msg_id)
+        self._unanswered.add(future)
+        future.add_done_callback(lambda done: self._finished(request, context, done))
+
+    def _finished(self, request: Request, context: tuple[str, str], future: asyncio.Future) -> None:
+        request.done_at = self._loop.time()
+        self._unanswered.discard(future)
+        error = None if future.cancelled() else future.exception()
+        if future.cancelled() or getattr(error, "code", None) == REQUEST_CANCELLED:
+            request.outcome = "cancelled"
+        elif error is not None:
+            request.outcome, request.error = "failed", str(error)
+        else:
+            request.items = tuple(item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+                                  for item in items_of(future.result()))
+            request.type_along = self._answers.type_along(*context, request.items)
+            current = (request.version, request.offset) == (self.editor.version, self.editor.cursor)
+            request.outcome = "answered" if current else "stale"
+            if current:
+                self.ghost = Ghost(request.items, request.offset, request.version) if request.items else None
+            if self.track_cache:
+                self._follow(self._cache_of(request))
+        if self._in_flight is request:
+            self._in_flight = None
+        if (request.version, request.offset) == (self.editor.version, self.editor.cursor):
+            self._settled.set()
+        self.observer.finished_request(request)
+
+    async def _cache_of(self, request: Request) -> None:
+        """What the engine's cache and drafters did since the previous answer (``kvcomplete/stats`` runs on
+        the engine thread after the work queued before it)."""
+        async with self._cache_lock:
+            counters = await self.editor.client.stats()
+            request.cache = {name: counters[name] - self._counters[name] for name in CACHE_COUNTERS}
+            self._counters = counters
+        self.observer.cache_known(request)
+
+    def _follow(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+
+    async def _finish(self) -> None:
+        """Let the last request be answered, every response arrive and the stats queries under way finish."""
+        try:
+            await asyncio.wait_for(self._settled.wait(), self.timing.wait_timeout_s)
+        except asyncio.TimeoutError:
+            self._interrupt()
+        if self._unanswered:
+            await asyncio.wait(self._unanswered, timeout=self.timing.wait_timeout_s)
+        while self._followers:
+            await asyncio.gather(*self._followers)
+
+
+def percentiles(values: list[float]) -> dict:
+    """Nearest-rank p50 and p95 (as the server's stats compute them), in ms, and how many values."""
+    return {"p50": round(percentile(values, 0.50), 1), "p95": round(percentile(values, 0.95), 1), "n": len(values)}

@@ -1,0 +1,224 @@
+"""What the demo shows: the file around the cursor with the ghost text, each request, and what the cache did.
+
+``LiveView`` redraws a terminal screen with rich (a TTY); ``PlainView`` prints one line per event, for
+logs and pipes. Both read the replay's state and are told about events by it (``replay.Observer``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from demo.replay import Replay, Request
+
+WINDOW_LINES = 13  # lines of the file shown around the cursor
+RECENT_REQUESTS = 7
+GHOST_STYLE = "dim italic"
+CURSOR = "▏"
+
+
+def describe_cache(cache: dict | None) -> str:
+    """The engine's work between two answers, in words."""
+    if cache is None:
+        return ""
+    parts = []
+    if cache["fullEncodes"]:
+        parts.append(f"full encode ×{cache['fullEncodes']}")
+    if cache["pieUpdates"]:
+        parts.append(f"PIE update ×{cache['pieUpdates']}")
+    parts.append(f"{cache['tokensEncoded']} tokens encoded")
+    if cache["draftTokensProposed"]:
+        parts.append(f"drafts {cache['draftTokensAccepted']}/{cache['draftTokensProposed']} accepted")
+    return ", ".join(parts)
+
+
+def describe_result(request: Request) -> str:
+    if request.outcome == "answered":
+        kind = "type-along" if request.type_along else "decoded"
+        count = len(request.items)
+        return f"{count} suggestion{'' if count == 1 else 's'} ({kind})" if count else "no suggestion"
+    return {"cancelled": "cancelled: typing went on", "stale": "answered too late: the text moved on",
+            "failed": f"failed: {request.error}"}.get(request.outcome, request.outcome)
+
+
+def one_line(suggestion: str, width: int = 90) -> str:
+    """A suggestion on one line: line breaks shown as ⏎, cut at ``width`` characters."""
+    flat = suggestion.replace("\n", "⏎")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def trigger_label(trigger: str) -> str:
+    return trigger if trigger in ("Tab", "move", "delete line") else repr(trigger)
+
+
+def ghost_at_cursor(replay: Replay) -> str:
+    ghost, editor = replay.ghost, replay.editor
+    if ghost is None or (ghost.offset, ghost.version) != (editor.cursor, editor.version):
+        return ""
+    return ghost.text
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The closing summary: requests, latency, what the engine did, and whether the server's copy matches."""
+    latency, stats = summary["keystroke_to_result_ms"], summary["server_stats"]
+    sync = summary["in_sync"]
+    return [
+        f"{summary['edits']} edits (keys, Tabs, line deletions), {len(summary['accepted'])} accepted with Tab, "
+        f"in {summary['wall_s']:.1f} s (server ready after {summary['ready_s']:.1f} s)",
+        f"requests: {summary['requests']} sent, {summary['answered']} answered "
+        f"({summary['type_along']} by type-along), {summary['cancelled']} cancelled, {summary['stale']} stale",
+        f"keystroke to result (debounce {summary['debounce_ms']:.0f} ms included): p50 {latency['p50']:.0f} ms, "
+        f"p95 {latency['p95']:.0f} ms over {latency['n']} answers",
+        f"engine: {stats['fullEncodes']} full encodes, {stats['pieUpdates']} PIE updates, {stats['tokensEncoded']} "
+        f"tokens encoded, drafts {stats['draftTokensAccepted']}/{stats['draftTokensProposed']} accepted, "
+        f"{stats['accepts']} accepts recorded",
+        f"server's copy of the file equals the replay's: {'yes' if sync else 'NO'}",
+    ]
+
+
+class PlainView:
+    """One line per event on ``stream``; the ghost text of each shown answer between ‹ and ›."""
+
+    def __init__(self, replay_title: str, stream: TextIO) -> None:
+        self.title, self.stream = replay_title, stream
+        self.replay: Replay | None = None
+
+    def __enter__(self) -> PlainView:
+        self._print(self.title)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stream.flush()
+
+    def status(self, message: str) -> None:
+        self._print(message)
+
+    def started(self, replay: Replay) -> None:
+        self.replay = replay
+
+    def step(self, number: int, total: int, caption: str) -> None:
+        self._print(f"\n[{number}/{total}] {caption}")
+
+    def edited(self, what: str) -> None:
+        """Keys are shown with the requests they trigger."""
+
+    def finished_request(self, request: Request) -> None:
+        self._print(f"  #{request.number} {request.line}:{request.column} after {trigger_label(request.trigger)}: "
+                    f"{describe_result(request)} in {request.latency_ms:.0f} ms")
+        if request.outcome == "answered" and request.items:
+            line_start = self.replay.editor.text.rfind("\n", 0, request.offset) + 1
+            self._print(f"      {request.line:>3} | {self.replay.editor.text[line_start:request.offset]}"
+                        f"‹{one_line(request.items[0])}›")
+
+    def cache_known(self, request: Request) -> None:
+        self._print(f"      #{request.number} engine: {describe_cache(request.cache)}")
+
+    def accepted(self, text: str) -> None:
+        self._print(f"  Tab: accepted ‹{one_line(text)}›")
+
+    def finished(self, summary: dict) -> None:
+        self._print("")
+        for line in summary_lines(summary):
+            self._print(line)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+
+class LiveView:
+    """A redrawn screen: the file around the cursor with ghost text, the latest requests, running counts."""
+
+    def __init__(self, replay_title: str, console: Console) -> None:
+        self.title, self.console = replay_title, console
+        self.replay: Replay | None = None
+        self._caption = "starting"
+        self._status = ""
+        self._live = Live(get_renderable=self._render, console=console, refresh_per_second=12,
+                          vertical_overflow="crop")
+
+    def __enter__(self) -> LiveView:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._live.__exit__(*exc)
+
+    def status(self, message: str) -> None:
+        self._status = message
+
+    def started(self, replay: Replay) -> None:
+        self.replay = replay
+
+    def step(self, number: int, total: int, caption: str) -> None:
+        self._caption = f"Step {number}/{total}: {caption}"
+
+    def edited(self, what: str) -> None:
+        """The screen is redrawn on its own clock."""
+
+    def finished_request(self, request: Request) -> None:
+        """Shown in the table at the next redraw."""
+
+    def cache_known(self, request: Request) -> None:
+        """Shown in the table at the next redraw."""
+
+    def accepted(self, text: str) -> None:
+        self._status = f"Tab: accepted ‹{one_line(text)}›"
+
+    def finished(self, summary: dict) -> None:
+        self._caption = "Done"
+        self._status = ""
+        self._live.stop()  # the last screen stays; the summary goes below it
+        self.console.print(Panel("\n".join(summary_lines(summary)), title="summary", expand=False))
+
+    def _render(self) -> Group:
+        parts = [Text(self.title, style="bold")]
+        if self.replay is not None:
+            ghost = self.replay.ghost if ghost_at_cursor(self.replay) else None
+            count = f"suggestion 1 of {len(ghost.items)} (greyed), Tab accepts" if ghost else "no suggestion shown"
+            parts += [Panel(self._window(), title=self._caption, title_align="left", subtitle=count,
+                            subtitle_align="right"), self._table()]
+        parts.append(Text(self._status, style="cyan"))
+        return Group(*parts)
+
+    def _window(self) -> Text:
+        """The lines around the cursor, the ghost text inserted after it (greyed), with line numbers."""
+        editor = self.replay.editor
+        ghost = ghost_at_cursor(self.replay)
+        shown = editor.text[: editor.cursor] + CURSOR + ghost + editor.text[editor.cursor:]
+        text = Syntax(shown, "python", theme="ansi_dark").highlight(shown)
+        text.stylize("bold bright_cyan", editor.cursor, editor.cursor + 1)
+        text.stylize(GHOST_STYLE, editor.cursor + 1, editor.cursor + 1 + len(ghost))
+        lines = text.split("\n", allow_blank=True)
+        cursor_line = editor.text.count("\n", 0, editor.cursor)
+        ghost_lines = ghost.count("\n")
+        first = max(0, min(cursor_line - WINDOW_LINES // 2, len(lines) - WINDOW_LINES))
+        window = Text(no_wrap=True, overflow="ellipsis")
+        for index in range(first, min(first + WINDOW_LINES, len(lines))):
+            if cursor_line < index <= cursor_line + ghost_lines:
+                number = ""
+            else:
+                number = str(index + 1 - (ghost_lines if index > cursor_line else 0))
+            window.append(f"{number:>4} │ ", style="dim")
+            window.append_text(lines[index])
+            window.append("\n")
+        window.rstrip()
+        return window
+
+    def _table(self) -> Table:
+        table = Table(expand=True, box=None, header_style="bold")
+        for column, justify in (("#", "right"), ("at", "right"), ("after", "left"), ("result", "left"),
+                                ("ms", "right"), ("engine since the previous answer", "left")):
+            table.add_column(column, justify=justify, no_wrap=True)
+        for request in self.replay.requests[-RECENT_REQUESTS:]:
+            latency = "…" if request.done_at is None else f"{request.latency_ms:.0f}"
+            result = "waiting" if request.done_at is None else describe_result(request)
+            table.add_row(str(request.number), f"{request.line}:{request.column}", trigger_label(request.trigger),
+                          result, latency, describe_cache(request.cache))
+        return table

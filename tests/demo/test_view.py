@@ -1,0 +1,63 @@
+"""What the views draw from a replay's state: the ghost text after the cursor, requests, the summary."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from demo.ghost import Ghost
+from demo.replay import Request
+from demo.view import LiveView, PlainView, describe_cache, summary_lines
+
+TEXT = "def area(r):\n    return \n\nprint(area(2))\n"
+CURSOR = TEXT.index("return ") + len("return ")
+
+
+def replay_state(ghost_items=("3.14 * r * r\n# done",)) -> SimpleNamespace:
+    request = Request(number=4, msg_id="x", trigger=" ", line=2, column=12, version=7, offset=CURSOR, key_at=1.0,
+                      sent_at=1.1, done_at=1.35, outcome="answered", items=ghost_items,
+                      cache={"pieUpdates": 1, "fullEncodes": 0, "tokensEncoded": 3, "draftTokensProposed": 8,
+                             "draftTokensAccepted": 5})
+    return SimpleNamespace(editor=SimpleNamespace(text=TEXT, cursor=CURSOR, version=7),
+                           ghost=Ghost(ghost_items, CURSOR, 7), requests=[request])
+
+
+def test_the_live_screen_shows_the_ghost_text_after_the_cursor_and_the_requests():
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system=None)
+    view = LiveView("title", console)
+    view.started(replay_state())
+    view.step(2, 5, "Typing")
+    console.print(view._render())
+    screen = console.file.getvalue()
+    assert "   2 │     return ▏3.14 * r * r" in screen
+    assert "     │ # done" in screen  # the ghost's second line has no number of its own
+    assert "   4 │ print(area(2))" in screen  # the file's lines below keep their numbers
+    assert "Step 2/5: Typing" in screen and "suggestion 1 of 1" in screen
+    assert "2:12" in screen and "350" in screen and "PIE update ×1, 3 tokens encoded, drafts 5/8 accepted" in screen
+
+
+def test_plain_lines_mark_the_ghost_text_and_flatten_line_breaks():
+    stream = io.StringIO()
+    view = PlainView("title", stream)
+    state = replay_state()
+    view.started(state)
+    view.finished_request(state.requests[0])
+    assert stream.getvalue().splitlines() == [
+        "  #4 2:12 after ' ': 1 suggestion (decoded) in 350 ms",
+        "        2 |     return ‹3.14 * r * r⏎# done›",
+    ]
+
+
+def test_the_cache_column_and_the_summary_say_what_happened():
+    assert describe_cache({"pieUpdates": 0, "fullEncodes": 1, "tokensEncoded": 700, "draftTokensProposed": 0,
+                           "draftTokensAccepted": 0}) == "full encode ×1, 700 tokens encoded"
+    stats = {"fullEncodes": 1, "pieUpdates": 9, "tokensEncoded": 900, "draftTokensAccepted": 3,
+             "draftTokensProposed": 9, "accepts": 2}
+    lines = summary_lines({"edits": 40, "accepted": ["a", "b"], "wall_s": 12.0, "ready_s": 3.0, "requests": 10,
+                           "answered": 4, "type_along": 1, "cancelled": 6, "stale": 0, "debounce_ms": 100.0,
+                           "keystroke_to_result_ms": {"p50": 120.0, "p95": 900.0, "n": 4}, "server_stats": stats,
+                           "in_sync": True})
+    assert "p50 120 ms, p95 900 ms over 4 answers" in lines[2]
+    assert lines[-1].endswith("yes")
