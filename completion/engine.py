@@ -19,6 +19,7 @@ from completion.document import Document, TextChange, TokenEdit, coalesce
 from completion.drafts.copyspec import CopySpec
 from completion.drafts.ngram import NGramModel
 from completion.drafts.superposed import SuperposedDrafter
+from completion.layout import Layout, Segments, choose_layout, fim_segments, flatten, segment_edits
 from completion.models import ModelError
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
@@ -63,6 +64,7 @@ class OpenDocument:
     mirror: Document | None = None
     session: Session | None = None
     pending: list[TokenEdit] = field(default_factory=list)
+    segments: Segments = ()  # a FIM layout's prompt as the session holds it
     skip_reason: str | None = None
     indexed_version: int = -1  # mirror version last given to the drafters' indexes
     shown: Shown | None = None  # the last suggestions, for type-along
@@ -109,6 +111,7 @@ class Engine:
         self.loaded = loaded or models.load(settings, progress)
         self.runner = ModelRunner(self.loaded, settings.kernels)
         self.vocab = Vocabulary(self.loaded.tokenizer)
+        self.layout = _layout(settings, self.loaded)
         self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
@@ -135,7 +138,7 @@ class Engine:
         """(Re)build the token mirror, or drop it when the text is not completable."""
         doc.skip_reason = completable(doc.text, self.settings)
         doc.mirror = None if doc.skip_reason else Document(self.vocab, doc.text)
-        doc.session, doc.pending = None, []
+        doc.session, doc.pending, doc.segments = None, [], ()
 
     def change(self, uri: str, changes: Sequence[TextChange]) -> None:
         doc = self._get(uri)
@@ -146,7 +149,7 @@ class Engine:
             self.counters["editsApplied"] += 1
             if doc.mirror is not None and completable(change.text, self.settings) is None:
                 edit = doc.mirror.apply(change)
-                if edit is not None and doc.session is not None:
+                if edit is not None and doc.session is not None and self.layout is Layout.LEFT_TO_RIGHT:
                     doc.pending.append(edit)
             else:
                 doc.mirror = None
@@ -187,19 +190,47 @@ class Engine:
         self.counters["accepts"] += 1
 
     # -- cache -----------------------------------------------------------------------------------------
-    def _session(self, doc: OpenDocument) -> Session:
-        """The document's session with every pending edit applied (one PIE update per coalesced edit)."""
+    def _session(self, doc: OpenDocument, tokens: list[int], edits: Sequence[TokenEdit]) -> Session:
+        """The document's session caching ``tokens``: new, or updated by ``edits`` (one PIE update each)."""
         if doc.session is None:
-            doc.session = Session(self.runner, doc.mirror.tokens, self.edit_mode)
-            doc.pending = []
+            doc.session = Session(self.runner, tokens, self.edit_mode)
             self.counters["fullEncodes"] += 1
             self._enforce_budget(keep=doc.uri)
-        for edit in coalesce(doc.pending):
-            doc.session.apply(edit)
-            self.counters["pieUpdates" if self.settings.pie else "fullEncodes"] += 1
+        else:
+            for edit in edits:
+                doc.session.apply(edit)
+                self.counters["pieUpdates" if self.settings.pie else "fullEncodes"] += 1
         doc.pending = []
-        assert doc.session.tokens == doc.mirror.tokens, "KV session out of step with the document mirror"
+        assert doc.session.tokens == tokens, "KV session out of step with the document"
         return doc.session
+
+    def _prepare(self, doc: OpenDocument, offset: int) -> tuple[Session, Prompt]:
+        """The session brought up to date for a request at ``offset``, and the prompt it holds."""
+        mirror = doc.mirror
+        length, healed = self._healed_prompt(mirror, offset)
+        if self.layout is Layout.LEFT_TO_RIGHT:
+            session = self._session(doc, mirror.tokens, coalesce(doc.pending))
+            return session, self._prompt(mirror.tokens, length, healed)
+        before = mirror.tokens[:length]
+        segments = fim_segments(self.layout, models.fim_tokens(self.loaded.tokenizer), before,
+                                self._tokens_after(mirror, offset))
+        tokens = flatten(segments)
+        session = self._session(doc, tokens, segment_edits(doc.segments, segments) if doc.segments else ())
+        doc.segments = segments
+        return session, Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
+                               healed=healed, context=tuple(before))
+
+    def _tokens_after(self, mirror: Document, offset: int) -> list[int]:
+        """The tokens of the text after the cursor: the document's, but the cut token re-tokenized."""
+        index, partial = mirror.split_at(offset)
+        if not partial:
+            return mirror.tokens[index:]
+        rest, index = self.vocab.bytes_of[mirror.tokens[index]][len(partial):], index + 1
+        while True:  # a token may end inside a character that the next token completes
+            try:
+                return self.vocab.encode(rest.decode("utf-8")) + mirror.tokens[index:]
+            except UnicodeDecodeError:
+                rest, index = rest + self.vocab.bytes_of[mirror.tokens[index]], index + 1
 
     def _enforce_budget(self, keep: str) -> None:
         """Evict the least recently used documents' caches while the total is over kvBudgetMB."""
@@ -209,7 +240,7 @@ class Engine:
             if total <= budget:
                 return
             if doc.uri != keep and doc.session is not None:
-                doc.session, doc.pending = None, []
+                doc.session, doc.pending, doc.segments = None, [], ()
                 self.counters["evictions"] += 1
 
     # -- completion ------------------------------------------------------------------------------------
@@ -226,14 +257,12 @@ class Engine:
         if doc.shown is not None and (rest := doc.shown.continued(before, after)):
             return Completion(rest[: k or self.settings.suggestions], {"type_along": _ms_since(started), "total": _ms_since(started)})
         timings: dict[str, float] = {}
-        session = self._session(doc)
-        prompt_tokens, healed = self._healed_prompt(doc.mirror, offset)
-        if session.stale_count(prompt_tokens) > self.settings.stale_budget:
+        session, prompt = self._prepare(doc, offset)
+        if session.stale_count(prompt.prefix_len + 1) > self.settings.stale_budget:
             session.refresh()
             self.counters["refreshes"] += 1
         timings["cache_update"] = _ms_since(started)
         stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
-        prompt = self._prompt(doc.mirror.tokens, prompt_tokens, healed)
         decode_started = time.perf_counter()
         count = k or self.settings.suggestions
         drafting = self._drafting(doc, count) if self.settings.speculation and self.drafters else None
@@ -286,16 +315,26 @@ class Engine:
         """Apply new settings; the model is reloaded only when model, device or dtype changed."""
         reload = (settings.model, settings.device, settings.dtype) != (
             self.settings.model, self.settings.device, self.settings.dtype)
+        loaded = models.load(settings) if reload else self.loaded
+        layout = _layout(settings, loaded)  # may refuse the settings: nothing has changed yet
         if reload:
-            self.loaded = models.load(settings)
-            self.runner = ModelRunner(self.loaded, settings.kernels)
-            self.vocab = Vocabulary(self.loaded.tokenizer)
+            self.loaded, self.vocab = loaded, Vocabulary(loaded.tokenizer)
+            self.runner = ModelRunner(loaded, settings.kernels)
         else:
             self.runner.use_kernels(settings.kernels)
         previous, self.settings = self.settings, settings
-        if reload or previous.pie != settings.pie or previous.max_file_bytes != settings.max_file_bytes:
+        if reload or layout is not self.layout or (previous.pie, previous.max_file_bytes) != (
+                settings.pie, settings.max_file_bytes):
+            self.layout = layout
             for doc in self.documents.values():
                 self._track(doc)
+
+
+def _layout(settings: Settings, loaded: models.LoadedModel) -> Layout:
+    try:
+        return choose_layout(settings.fim_layout, models.fim_tokens(loaded.tokenizer), loaded.model.config.model_type)
+    except ValueError as error:
+        raise ModelError(str(error)) from None
 
 
 def _distinct(branches) -> list[Suggestion]:

@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 from completion import attention, default_model  # noqa: E402
 from completion.config import Settings  # noqa: E402
+from completion.layout import FimTokens  # noqa: E402
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}
@@ -79,13 +80,13 @@ def num_kv_heads(config) -> int:
     return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
 
 
-def fim_tokens(tokenizer) -> tuple[int, int, int] | None:
-    """(prefix, suffix, middle) token ids when the tokenizer has fill-in-the-middle tokens."""
+def fim_tokens(tokenizer) -> FimTokens | None:
+    """The fill-in-the-middle token ids, when the tokenizer has them."""
     vocab = tokenizer.get_vocab()
     for names in (("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
                   ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")):
         if all(name in vocab for name in names):
-            return tuple(vocab[name] for name in names)
+            return FimTokens(*(vocab[name] for name in names))
     return None
 
 

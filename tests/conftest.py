@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def default_model_dir() -> Path:
-    return default_model.install()
+    return default_model.default_model_dir()  # installed by `make setup`; tests never download
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,8 @@ def save_tiny_model(family: str, folder: Path, tokenizer, **overrides) -> Path:
     import transformers
 
     class_name, shape = FAMILY_CONFIGS[family]
-    config = getattr(transformers, class_name)(vocab_size=VOCAB, max_position_embeddings=4096,
-                                               **{**shape, **overrides})
+    config = getattr(transformers, class_name)(**{"vocab_size": VOCAB, "max_position_embeddings": 4096,
+                                                  **shape, **overrides})
     torch.manual_seed(1234)
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.save_pretrained(folder)
@@ -47,3 +47,17 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
 def tiny_family_dir(request, tmp_path_factory, tokenizer) -> Path:
     """One tiny random model folder per rotary family."""
     return save_tiny_model(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"), tokenizer)
+
+
+FIM_NAMES = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
+
+
+@pytest.fixture(scope="session")
+def tiny_fim_model_dir(tmp_path_factory, tokenizer) -> Path:
+    """A tiny random StarCoder2 whose tokenizer has fill-in-the-middle tokens (the default's has none)."""
+    import copy
+
+    fim_tokenizer = copy.deepcopy(tokenizer)
+    fim_tokenizer.add_special_tokens({"additional_special_tokens": list(FIM_NAMES)})
+    return save_tiny_model("starcoder2", tmp_path_factory.mktemp("tiny-fim"), fim_tokenizer,
+                           vocab_size=len(fim_tokenizer))

@@ -79,3 +79,18 @@ def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):
         for ref, got in zip(reference, logprobs):
             divergences[mode] += float(torch.sum(ref.exp() * (ref - got)))
     assert divergences[EditMode.PIE] < divergences[EditMode.NAIVE], divergences
+
+
+def test_the_kept_gguf_loads_with_model_and_equals_its_conversion(default_model_dir):
+    """`--model file.gguf` goes through transformers' GGUF loading; its logits equal the converted folder's."""
+    from completion import default_model
+    from completion.models import load
+
+    gguf = default_model.default_gguf_path()
+    assert gguf.is_file(), "`kvcomplete setup` keeps the default model's GGUF: run `make setup`"
+    from_gguf = load(Settings(model=str(gguf), device="cpu"))
+    converted = load(Settings(model=str(default_model_dir), device="cpu"))
+    assert from_gguf.info()["family"] == "llama" and from_gguf.rotary.shiftable
+    ids = converted.tokenizer("def add(a, b):\n    return", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        torch.testing.assert_close(from_gguf.model(ids).logits, converted.model(ids).logits, atol=1e-4, rtol=1e-4)
