@@ -132,7 +132,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return bench_kernels(["--json"] if args.json else [])
     from completion.bench import main as bench_engine
 
-    return bench_engine(_settings(args), args.suite, quick=args.quick, as_json=args.json)
+    return bench_engine(_settings(args), args.suite, quick=args.quick, as_json=args.json, out=Path(args.out),
+                        note=args.note)
 
 
 class UserError(Exception):
@@ -174,10 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(demo)
     demo.set_defaults(run=cmd_demo)
 
-    bench = commands.add_parser("bench", help="benchmarks: edits (PIE vs re-encode), kernels (GPU)")
-    bench.add_argument("suite", choices=["edits", "speculation", "kernels"])
+    bench = commands.add_parser("bench", help="benchmarks: edits, speculation, latency, memory, all; kernels (GPU)")
+    bench.add_argument("suite", choices=["edits", "speculation", "latency", "memory", "all", "kernels"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
+    bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")
+    bench.add_argument("--note", help="a remark stored with the results (e.g. what else ran on the machine)")
     _add_model_arguments(bench)
     bench.set_defaults(run=cmd_bench)
     return parser

@@ -1,0 +1,118 @@
+"""One PNG per suite (matplotlib, a dev extra), drawn from the suite's JSON result alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("plots need matplotlib: pip install 'kvcomplete[dev]'") from None
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def _grouped_bars(axis, groups: list, series: list, value: Callable[[object, object], float | None],
+                  ylabel: str, log: bool = False) -> None:
+    """Bars of ``value(group, one_series)``: one cluster per group, one colour per series."""
+    width = 0.8 / len(series)
+    for number, name in enumerate(series):
+        xs = [index + (number - (len(series) - 1) / 2) * width for index in range(len(groups))]
+        axis.bar(xs, [value(group, name) or 0 for group in groups], width, label=str(name))
+    axis.set_xticks(range(len(groups)), [str(group) for group in groups])
+    axis.set_ylabel(ylabel)
+    if log:
+        axis.set_yscale("log")
+
+
+def _lookup(rows: list[dict], group_key: str, series_key: str, value_key: str):
+    index = {(row[group_key], row[series_key]): row[value_key] for row in rows}
+    return lambda group, series: index.get((group, series))
+
+
+def _unique(rows: list[dict], key: str) -> list:
+    return list(dict.fromkeys(row[key] for row in rows))
+
+
+def plot_edits(result: dict, axes_of) -> None:
+    rows = result["tasks"]
+    tasks, modes = _unique(rows, "task"), _unique(rows, "mode")
+    figure, axes = axes_of(1, 4, (18, 4))
+    for axis, key, label in zip(axes, ("exact_match", "edit_similarity", "same_as_full"),
+                                ("exact match (real line)", "edit similarity (real line)", "same as full re-encode")):
+        _grouped_bars(axis, tasks, modes, _lookup(rows, "task", "mode", key), label)
+        axis.set_ylim(0, 1)
+    _grouped_bars(axes[3], tasks, modes, _lookup(rows, "task", "mode", "update_ms"), "cache update (ms, log)", log=True)
+    axes[0].legend(title="mode")
+    figure.suptitle("Next line after an edit: PIE vs full re-encode vs naive reuse")
+
+
+def plot_speculation(result: dict, axes_of) -> None:
+    rows = result["rows"]
+    ks, modes = _unique(rows, "k"), _unique(rows, "mode")
+    figure, axes = axes_of(1, 2, (11, 4))
+    _grouped_bars(axes[0], ks, modes, _lookup(rows, "k", "mode", "ms_per_request"), "ms per request")
+    _grouped_bars(axes[1], ks, modes, _lookup(rows, "k", "mode", "tokens_per_s"), "tokens/s (all suggestions)")
+    for axis in axes:
+        axis.set_xlabel("k (suggestions)")
+    axes[0].legend(title="drafters")
+    figure.suptitle("Speculative decoding vs plain greedy")
+
+
+def plot_latency(result: dict, axes_of) -> None:
+    replay = result["replay"]
+    spans = [key.removesuffix("_p50_ms") for key in replay if key.endswith("_p50_ms")]
+    counts = [key for key in ("requests", "answered", "cancelled", "stale", "failed") if key in replay]
+    figure, axes = axes_of(1, 2, (11, 4))
+    _grouped_bars(axes[0], spans, ["p50", "p95"], lambda span, quantile: replay.get(f"{span}_{quantile}_ms"),
+                  "ms (log)", log=True)
+    axes[0].legend()
+    axes[1].bar(counts, [replay[key] for key in counts])
+    axes[1].set_ylabel("requests")
+    figure.suptitle("A typing trace through the LSP server")
+
+
+def plot_memory(result: dict, axes_of) -> None:
+    trace = result["eviction"]
+    opened = [row["opened"] for row in trace]
+    figure, axes = axes_of(1, 1, (7, 4))
+    axis = axes[0]
+    axis.plot(opened, [row["kv_mb"] for row in trace], marker="o", label="resident KV (MB)")
+    axis.axhline(result["budget_mb"], color="red", linestyle="--", label="kvBudgetMB")
+    axis.set_xlabel("documents opened and completed")
+    axis.set_xticks(opened)
+    axis.set_ylabel("MB")
+    twin = axis.twinx()
+    twin.step(opened, [row["resident"] for row in trace], where="post", color="gray", label="resident caches")
+    twin.step(opened, [row["evictions"] for row in trace], where="post", color="orange", label="evictions")
+    twin.set_ylabel("documents")
+    axis.legend(loc="upper left")
+    twin.legend(loc="lower right")
+    figure.suptitle("LRU eviction under the KV budget")
+
+
+PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "latency": plot_latency, "memory": plot_memory}
+
+
+def write(suite: str, result: dict, path: Path) -> None:
+    """Draw ``suite``'s ``result`` into the PNG ``path``."""
+    pyplot = _pyplot()
+    figures = []
+
+    def axes_of(rows: int, columns: int, size: tuple[float, float]):
+        figure, axes = pyplot.subplots(rows, columns, figsize=size, squeeze=False)
+        figures.append(figure)
+        return figure, list(axes.flat)
+
+    try:
+        PLOTS[suite](result, axes_of)
+        figures[0].tight_layout()
+        figures[0].savefig(path, dpi=100)
+    finally:
+        for figure in figures:
+            pyplot.close(figure)

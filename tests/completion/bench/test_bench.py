@@ -1,0 +1,113 @@
+"""`kvcomplete bench all --quick` in small: every suite but latency on a tiny model, outputs written.
+
+The model has one layer, so PIE's cache equals a fresh encode's (layer 0 depends only on token and
+position): its predictions must equal the full re-encode's on every sample.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+
+from completion import bench
+from completion.bench.scale import Scale
+from completion.config import Settings
+from completion.models import load
+from completion.vocab import Vocabulary
+from kvcomplete.cli import build_parser
+from tests.tiny_models import save_tiny_model
+
+SMOKE = Scale(edit_modules=2, edit_context_tokens=160, edit_max_tokens=6, update_sizes=(128,),
+              speculation_cases=1, speculation_tokens=256, memory_files=20, memory_tokens=64, memory_fit=8,
+              latency_quick=True)
+HEADER = {"name", "model", "device", "dtype", "machine", "date", "command", "quick", "note", "suites"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, tokenizer):
+    folder = save_tiny_model("llama", tmp_path_factory.mktemp("one-layer"), tokenizer, num_hidden_layers=1)
+    settings = Settings(model=str(folder), device="cpu")
+    loaded = load(settings)
+    names = ["edits", "speculation", "memory"]
+    result = {"name": "all", **bench.header(loaded, "test", quick=True, note="smoke")}
+    with pytest.MonkeyPatch.context() as patch:  # the suites' 12 engines share one (read-only) vocabulary
+        patch.setattr("completion.engine.Vocabulary", functools.cache(Vocabulary))
+        result["suites"] = bench.run_suites(settings, loaded, names, SMOKE)
+    out = tmp_path_factory.mktemp("bench")
+    return result, out, bench.write(result, out)
+
+
+def test_outputs_are_written_with_their_header(report):
+    result, out, written = report
+    assert sorted(path.name for path in written) == sorted(
+        ["all.json", "all.md", "edits.png", "speculation.png", "memory.png"])
+    assert json.loads((out / "all.json").read_text()) == json.loads(json.dumps(result))
+    assert HEADER <= set(result) and {"cpu", "python", "torch"} <= set(result["machine"])
+    for name in ("edits.png", "speculation.png", "memory.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = (out / "all.md").read_text()
+    assert "`test`" in text and text.count("![") == 3 and "| task | mode |" in text
+    for suite in result["suites"].values():
+        assert "failed" not in suite and "unavailable" not in suite
+        assert suite["seconds"] >= 0 and len(suite["load_average"]) == 2
+
+
+def test_edits_pie_equals_full_reencode_on_a_one_layer_model(report):
+    edits = report[0]["suites"]["edits"]
+    samples = edits["samples"]
+    assert len(samples) == 3 * SMOKE.edit_modules
+    assert all(sample["pie_prediction"] == sample["full_prediction"] for sample in samples)
+    assert {(row["task"], row["mode"]) for row in edits["tasks"]} == {
+        (task, mode) for task in ("insertion", "deletion", "multi") for mode in ("pie", "full", "naive")}
+    for row in edits["tasks"]:
+        assert row["samples"] == SMOKE.edit_modules
+        assert 0 <= row["exact_match"] <= row["edit_similarity"] <= 1
+        assert row["update_ms"] > 0
+        if row["mode"] != "naive":
+            assert row["same_as_full"] == 1.0
+    (update,) = edits["update_time"]
+    assert update["tokens"] >= 120 and update["pie_ms"] > 0 and update["full_encode_ms"] > 0
+
+
+def test_speculation_keeps_suggestion_one_identical_to_plain(report):
+    rows = report[0]["suites"]["speculation"]["rows"]
+    assert [(row["k"], row["mode"]) for row in rows] == [
+        (k, mode) for k in (1, 4) for mode in ("plain", "copyspec", "superposed", "all")]
+    assert all(row["first_identical_to_plain"] == row["cases"] == 1 for row in rows)
+
+
+def test_memory_evicts_least_recently_used_and_reencodes_exactly(report):
+    memory = report[0]["suites"]["memory"]
+    trace = memory["eviction"]
+    assert [row["opened"] for row in trace] == list(range(1, 21))
+    assert trace[-1]["evictions"] > 0 and trace[-1]["resident"] < 20
+    assert all(row["kv_mb"] <= memory["budget_mb"] for row in trace)
+    assert trace[-1]["resident_documents"] == [
+        name for row in trace for name in row["resident_documents"][-1:]][-trace[-1]["resident"]:]
+    assert len(memory["reopen_checks"]) == 2
+    for check in memory["reopen_checks"]:
+        assert check["re_encoded"] and check["same_as_fresh_engine"] and check["kv_max_abs_difference"] == 0
+    assert memory["reopen_checks"][0]["same_as_before_eviction"]
+    kv, with_original, allocated = (row["bytes_per_token"] for row in memory["kv_per_1k_tokens"])
+    assert with_original == 1.5 * kv and allocated >= with_original
+    assert memory["peak"]["peak_rss_mb"] > 0
+
+
+def test_cli_knows_every_suite():
+    for suite in ("edits", "speculation", "latency", "memory", "all"):
+        args = build_parser().parse_args(["bench", suite, "--quick", "--out", "x", "--note", "shared CPU"])
+        assert (args.suite, args.quick, args.out, args.note) == (suite, True, "x", "shared CPU")
+
+
+def test_latency_results_are_drawn_and_tabled(tmp_path):
+    """The replay itself is demo/latency.py's (tested there); these are the figures its ``run`` promises."""
+    replay = {"trace": "example.py: 7 lines typed", "keystroke_to_result_p50_ms": 110.0,
+              "keystroke_to_result_p95_ms": 7400.0, "request_to_result_p50_ms": 6.0, "request_to_result_p95_ms": 7300.0,
+              "requests": 38, "answered": 12, "cancelled": 26, "server_stats": {"requests": 38}}
+    bench.plots.write("latency", {"replay": replay}, tmp_path / "latency.png")
+    assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    text = bench.latency.markdown({"replay": replay})
+    assert "| keystroke_to_result_p95_ms | 7400 |" in text and "| cancelled | 26 |" in text
+    assert "server_stats" not in text
