@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from lsprotocol import types
@@ -32,6 +32,7 @@ class Request:
     """One inline completion request and what became of it."""
 
     number: int
+    step: int  # the script's step (1-based) while it was sent
     msg_id: str
     trigger: str  # the key, Tab, "move" or "delete line" after which the debounce fired
     line: int  # 1-based, for people
@@ -104,24 +105,28 @@ class Replay:
         self._followers: set[asyncio.Task] = set()  # stats queries under way
         self._cache_lock = asyncio.Lock()
         self._counters: dict | None = None
+        self._step = 0
 
     async def play(self, steps: tuple[Step, ...]) -> None:
         self.observer.started(self)
         if self.track_cache:
             self._counters = await self.editor.client.stats()
         for number, step in enumerate(steps, 1):
+            self._step = number
             self.observer.step(number, len(steps), step.caption)
             for action in step.actions:
                 await self._do(action)
         await self._finish()
 
-    def summary(self) -> dict:
-        """Counts and latencies of the requests so far (answered: shown by the editor)."""
-        answered = [request for request in self.requests if request.outcome == "answered"]
-        outcomes = [request.outcome for request in self.requests]
+    def summary(self, from_step: int = 1) -> dict:
+        """Counts and latencies of the requests sent from step ``from_step`` on (answered: shown by the editor);
+        edits and accepted texts are the whole session's."""
+        requests = [request for request in self.requests if request.step >= from_step]
+        answered = [request for request in requests if request.outcome == "answered"]
+        outcomes = [request.outcome for request in requests]
         type_along = sum(request.type_along for request in answered)
         return {
-            "requests": len(self.requests), "answered": len(answered), "cancelled": outcomes.count("cancelled"),
+            "requests": len(requests), "answered": len(answered), "cancelled": outcomes.count("cancelled"),
             "stale": outcomes.count("stale"), "failed": outcomes.count("failed"), "type_along": type_along,
             "type_along_share": round(type_along / len(answered), 3) if answered else 0.0,
             "keystroke_to_result_ms": percentiles([request.latency_ms for request in answered]),
@@ -217,8 +222,9 @@ class Replay:
         self._timer = None
         editor = self.editor
         position = editor.position()
-        request = Request(number=len(self.requests) + 1, msg_id=f"demo-{uuid.uuid4().hex[:12]}", trigger=trigger,
-                          line=position.line + 1, column=editor.cursor - editor.text.rfind("\n", 0, editor.cursor),
+        request = Request(number=len(self.requests) + 1, step=self._step, msg_id=f"demo-{uuid.uuid4().hex[:12]}",
+                          trigger=trigger, line=position.line + 1,
+                          column=editor.cursor - editor.text.rfind("\n", 0, editor.cursor),
                           version=editor.version, offset=editor.cursor, key_at=key_at, sent_at=self._loop.time())
         context = editor.text[: editor.cursor], editor.text[editor.cursor:]
         self.requests.append(request)

@@ -68,11 +68,14 @@ class Trace:
         return before + after
 
     def steps(self) -> tuple[Step, ...]:
+        """Opening: the cursor goes where the lines were (right after all the text before them) and the first
+        answer comes after a full encode. Then the typing, the step the latency is measured on."""
         before, typed, _ = self.parts()
-        actions: list = [MoveTo(before)]  # the cursor goes right after all the text before the lines
+        typing: list = []
         for number, line in enumerate(typed.split("\n")[:-1]):
-            actions += [Type(("\n" if number else "") + line), Wait(read_s=0.3)]
-        return (Step(self.describe(), (*actions, Type("\n"))),)
+            typing += [Type(("\n" if number else "") + line), Wait(read_s=0.3)]
+        return (Step("open the file: the first request encodes all of it", (MoveTo(before), Wait(read_s=0.3))),
+                Step(self.describe(), (*typing, Type("\n"))))
 
 
 def latency_trace(quick: bool) -> Trace:

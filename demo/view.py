@@ -44,7 +44,7 @@ def describe_result(request: Request) -> str:
         kind = "type-along" if request.type_along else "decoded"
         count = len(request.items)
         return f"{count} suggestion{'' if count == 1 else 's'} ({kind})" if count else "no suggestion"
-    return {"cancelled": "cancelled: typing went on", "stale": "answered too late: the text moved on",
+    return {"cancelled": "cancelled (typing went on)", "stale": "stale (the text moved on)",
             "failed": f"failed: {request.error}"}.get(request.outcome, request.outcome)
 
 
@@ -55,7 +55,12 @@ def one_line(suggestion: str, width: int = 90) -> str:
 
 
 def trigger_label(trigger: str) -> str:
-    return trigger if trigger in ("Tab", "move", "delete line") else repr(trigger)
+    """The key a request fired after, as a keyboard names it (a line break carries the editor's indentation)."""
+    if trigger in ("Tab", "move", "delete line"):
+        return trigger
+    if trigger.startswith("\n"):
+        return "Enter"
+    return {"\b": "Backspace", " ": "Space"}.get(trigger, "indent" if trigger.isspace() else repr(trigger))
 
 
 def ghost_at_cursor(replay: Replay) -> str:
@@ -76,9 +81,9 @@ def summary_lines(summary: dict) -> list[str]:
         f"({summary['type_along']} by type-along), {summary['cancelled']} cancelled, {summary['stale']} stale",
         f"keystroke to result (debounce {summary['debounce_ms']:.0f} ms included): p50 {latency['p50']:.0f} ms, "
         f"p95 {latency['p95']:.0f} ms over {latency['n']} answers",
-        f"engine: {stats['fullEncodes']} full encodes, {stats['pieUpdates']} PIE updates, {stats['tokensEncoded']} "
-        f"tokens encoded, drafts {stats['draftTokensAccepted']}/{stats['draftTokensProposed']} accepted, "
-        f"{stats['accepts']} accepts recorded",
+        f"engine: full encodes {stats['fullEncodes']}, PIE updates {stats['pieUpdates']}, tokens encoded "
+        f"{stats['tokensEncoded']}, drafts accepted {stats['draftTokensAccepted']}/{stats['draftTokensProposed']}, "
+        f"accepts recorded {stats['accepts']}",
         f"server's copy of the file equals the replay's: {'yes' if sync else 'NO'}",
     ]
 
@@ -213,9 +218,10 @@ class LiveView:
 
     def _table(self) -> Table:
         table = Table(expand=True, box=None, header_style="bold")
-        for column, justify in (("#", "right"), ("at", "right"), ("after", "left"), ("result", "left"),
-                                ("ms", "right"), ("engine since the previous answer", "left")):
-            table.add_column(column, justify=justify, no_wrap=True)
+        for column, justify, width in (("#", "right", 3), ("at", "right", 6), ("after", "left", 10),
+                                       ("result", "left", 26), ("ms", "right", 6),
+                                       ("engine since the previous answer", "left", None)):
+            table.add_column(column, justify=justify, no_wrap=True, min_width=width, overflow="ellipsis")
         for request in self.replay.requests[-RECENT_REQUESTS:]:
             latency = "…" if request.done_at is None else f"{request.latency_ms:.0f}"
             result = "waiting" if request.done_at is None else describe_result(request)

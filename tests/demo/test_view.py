@@ -9,15 +9,15 @@ from rich.console import Console
 
 from demo.ghost import Ghost
 from demo.replay import Request
-from demo.view import LiveView, PlainView, describe_cache, summary_lines
+from demo.view import LiveView, PlainView, describe_cache, summary_lines, trigger_label
 
 TEXT = "def area(r):\n    return \n\nprint(area(2))\n"
 CURSOR = TEXT.index("return ") + len("return ")
 
 
 def replay_state(ghost_items=("3.14 * r * r\n# done",)) -> SimpleNamespace:
-    request = Request(number=4, msg_id="x", trigger=" ", line=2, column=12, version=7, offset=CURSOR, key_at=1.0,
-                      sent_at=1.1, done_at=1.35, outcome="answered", items=ghost_items,
+    request = Request(number=4, step=2, msg_id="x", trigger=" ", line=2, column=12, version=7, offset=CURSOR,
+                      key_at=1.0, sent_at=1.1, done_at=1.35, outcome="answered", items=ghost_items,
                       cache={"pieUpdates": 1, "fullEncodes": 0, "tokensEncoded": 3, "draftTokensProposed": 8,
                              "draftTokensAccepted": 5})
     return SimpleNamespace(editor=SimpleNamespace(text=TEXT, cursor=CURSOR, version=7),
@@ -25,7 +25,7 @@ def replay_state(ghost_items=("3.14 * r * r\n# done",)) -> SimpleNamespace:
 
 
 def test_the_live_screen_shows_the_ghost_text_after_the_cursor_and_the_requests():
-    console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system=None)
+    console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
     view = LiveView("title", console)
     view.started(replay_state())
     view.step(2, 5, "Typing")
@@ -45,9 +45,14 @@ def test_plain_lines_mark_the_ghost_text_and_flatten_line_breaks():
     view.started(state)
     view.finished_request(state.requests[0])
     assert stream.getvalue().splitlines() == [
-        "  #4 2:12 after ' ': 1 suggestion (decoded) in 350 ms",
+        "  #4 2:12 after Space: 1 suggestion (decoded) in 350 ms",
         "        2 |     return ‹3.14 * r * r⏎# done›",
     ]
+
+
+def test_keys_are_named_as_on_a_keyboard():
+    assert [trigger_label(key) for key in ("\n        ", "\b", " ", "    ", "x", "(", "Tab", "move")] == \
+        ["Enter", "Backspace", "Space", "indent", "'x'", "'('", "Tab", "move"]
 
 
 def test_the_cache_column_and_the_summary_say_what_happened():
