@@ -21,13 +21,15 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-encode on every edit instead of PIE (also allows length-dependent rotary)")
     parser.add_argument("--kernels", default="auto", choices=["auto", "triton", "torch"],
                         help="Triton kernels or PyTorch for tree attention and PIE re-rotation (auto: Triton on CUDA)")
+    parser.add_argument("--fim-layout", default="auto", choices=["auto", "ltr", "psm", "spm"],
+                        help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
 
 
 def _settings(args: argparse.Namespace, **extra):
     from completion.config import Settings
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                    pie=args.pie, kernels=args.kernels, **extra)
+                    pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, **extra)
 
 
 def _progress(message: str, fraction: float | None) -> None:
@@ -130,6 +132,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from kernels.bench import main as bench_kernels
 
         return bench_kernels(["--json"] if args.json else [])
+    if args.suite == "layouts":
+        from completion.bench.layouts import main as bench_layouts
+
+        return bench_layouts(_settings(args), quick=args.quick, as_json=args.json)
     from completion.bench import main as bench_engine
 
     return bench_engine(_settings(args), args.suite, quick=args.quick, as_json=args.json, out=Path(args.out),
@@ -176,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     bench = commands.add_parser("bench", help="benchmarks: edits, speculation, latency, memory, all; kernels (GPU)")
-    bench.add_argument("suite", choices=["edits", "speculation", "latency", "memory", "all", "kernels"])
+    bench.add_argument("suite", choices=["edits", "speculation", "latency", "memory", "all", "layouts",
+                                                "kernels"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")
