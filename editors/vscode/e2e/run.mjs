@@ -1,0 +1,222 @@
+// Real VS Code end to end: code-server (VS Code in the browser) in headless Chromium, with the kvcomplete
+// .vsix installed and the real `kvcomplete serve` behind it. It opens a Python file, types, waits for
+// ghost text, cycles with Alt+] and back with Alt+[, accepts a word with Ctrl+Right and the rest with Tab,
+// then checks the status bar and the server's stats (two accepts). Everything binds to 127.0.0.1; each
+// run starts from fresh code-server and Chromium profiles, removed after a pass (kept after a failure, for
+// its logs). `make e2e-vscode` installs what it needs (e2e/setup.sh).
+//
+//   node e2e/run.mjs --server .venv/bin/kvcomplete --vsix kvcomplete.vsix --out .e2e/screenshots
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const CODE_SERVER = resolve(import.meta.dirname, 'node_modules', '.bin', 'code-server');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SOURCE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n';
+const TYPED = 'def mul(a, b):\n';
+const STATUS = '[id="kvcomplete.kvcomplete"]';
+
+const { values: options } = parseArgs({
+  options: { server: { type: 'string' }, vsix: { type: 'string' }, out: { type: 'string', default: '.e2e/screenshots' } },
+});
+if (!options.server || !options.vsix) {
+  throw new Error('usage: node e2e/run.mjs --server PATH/TO/kvcomplete --vsix PATH/TO/kvcomplete.vsix [--out DIR]');
+}
+
+/** A free loopback port (the kernel picks it; code-server then binds it). */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address();
+  await new Promise((done) => probe.close(done));
+  return port;
+}
+
+/** code-server on 127.0.0.1 with its own profile, the extension installed and kvcomplete configured. */
+async function startCodeServer(work) {
+  const dirs = ['--user-data-dir', join(work, 'code-data'), '--extensions-dir', join(work, 'extensions')];
+  const config = ['--config', join(work, 'code-server.yaml')];
+  writeFileSync(join(work, 'code-server.yaml'), 'auth: none\n');
+  execFileSync(CODE_SERVER, [...config, ...dirs, '--install-extension', resolve(options.vsix)], { stdio: 'inherit' });
+  // serverPath is machine-scoped: VS Code reads it from the machine's (here: code-server's) settings only.
+  writeSettings(join(work, 'code-data', 'Machine'), { 'kvcomplete.serverPath': resolve(options.server) });
+  writeSettings(join(work, 'code-data', 'User'), {
+    'kvcomplete.maxTokens': 16,
+    // Nothing else competes for the cursor: no word suggestions, no welcome pages, no AI chat features.
+    'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+    'editor.suggestOnTriggerCharacters': false,
+    'editor.wordBasedSuggestions': 'off',
+    'workbench.startupEditor': 'none',
+    'chat.disableAIFeatures': true,
+    'workbench.tips.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.ignoreRecommendations': true,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+  });
+  const port = await freePort();
+  const child = spawn(CODE_SERVER, [...config, ...dirs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    join(work, 'project')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1' }, detached: true });
+  const log = [];
+  const listening = new Promise((ready, failed) => {
+    const read = (chunk) => {
+      log.push(chunk.toString());
+      if (log.join('').includes('HTTP server listening')) {
+        ready();
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('exit', (code) => failed(new Error(`code-server exited (${code}):\n${log.join('')}`)));
+  });
+  await withTimeout(listening, 60_000, 'code-server to listen');
+  return { child, url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(work, 'project'))}`, log };
+}
+
+function writeSettings(folder, settings) {
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'settings.json'), JSON.stringify(settings, null, 2));
+}
+
+async function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, failed) => { timer = setTimeout(() => failed(new Error(`timed out waiting for ${what}`)), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Poll `read` in the page until `accept(value)`; returns the value. */
+async function until(page, read, accept, what, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await page.evaluate(read);
+    if (accept(value)) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    }
+    await page.waitForTimeout(100);
+  }
+}
+
+// In-page readers. Ghost text: the spans VS Code decorates on the cursor's line, then the lines of the
+// view zone below it for a multi-line suggestion. Editor lines: the document's text, without ghost text.
+const ghostText = () => {
+  const lines = new Map();
+  for (const span of document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')) {
+    const line = span.closest('.view-line') ?? span.parentElement;
+    lines.set(line, (lines.get(line) ?? '') + span.textContent);
+  }
+  const cursorLineFirst = [...lines].sort(([a], [b]) => Number(!a.closest('.view-lines')) - Number(!b.closest('.view-lines')));
+  return cursorLineFirst.map(([, text]) => text).join('\n').replace(/\u00a0/g, ' ');
+};
+const editorText = () => [...document.querySelectorAll('.monaco-editor .view-lines .view-line')]
+  .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+  .map((line) => {
+    const copy = line.cloneNode(true);
+    copy.querySelectorAll('[class*="ghost-text"]').forEach((ghost) => ghost.remove());
+    return copy.textContent.replace(/\u00a0/g, ' ');
+  })
+  .join('\n');
+
+function check(condition, message) {
+  if (!condition) {
+    throw new Error(message);
+  }
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'kvcomplete-e2e-'));
+  mkdirSync(join(work, 'project'));
+  writeFileSync(join(work, 'project', 'example.py'), SOURCE);
+  mkdirSync(options.out, { recursive: true });
+  const codeServer = await startCodeServer(work);
+  const browser = await chromium.launchPersistentContext(join(work, 'chromium'), {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 720 },
+  });
+  try {
+    const page = browser.pages()[0] ?? await browser.newPage();
+    await page.goto(codeServer.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+
+    // The extension starts the server; the status bar names the model once it is loaded.
+    const status = page.locator(STATUS);
+    await status.filter({ hasText: 'SmolLM2-135M-Instruct' }).waitFor({ timeout: 120_000 });
+    console.log(`status: ${await status.innerText()}`);
+
+    // Open example.py with Quick Open, go to its end and type a new function header.
+    await page.keyboard.press('Control+P');
+    await page.keyboard.type('example.py');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'example.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines').first().waitFor();
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(TYPED, { delay: 30 });
+
+    const shown = (text) => text.trim().length > 0;
+    const first = await until(page, ghostText, shown, 'ghost text');
+    console.log(`ghost text: ${JSON.stringify(first)}`);
+    await page.screenshot({ path: join(options.out, 'vscode-ghost-text.png') });
+
+    // Alt+] shows the next of the k suggestions, Alt+[ the previous one again.
+    await page.keyboard.press('Alt+BracketRight');
+    const second = await until(page, ghostText, (text) => shown(text) && text !== first, 'the next suggestion (Alt+])');
+    console.log(`after Alt+]: ${JSON.stringify(second)}`);
+    await page.keyboard.press('Alt+BracketLeft');
+    await until(page, ghostText, (text) => text === first, 'the first suggestion again (Alt+[)');
+
+    // Ctrl+Right accepts its next word, Tab the rest.
+    const before = await page.evaluate(editorText);
+    await page.keyboard.press('Control+ArrowRight');
+    const afterWord = await until(page, editorText, (text) => text !== before, 'accept word (Ctrl+Right)');
+    const word = afterWord.slice(before.length);
+    check(afterWord.startsWith(before) && word.length > 0 && first.startsWith(word),
+      `Ctrl+Right inserted ${JSON.stringify(word)}, not a word of ${JSON.stringify(first)}`);
+    const rest = await until(page, ghostText, shown, 'the rest of the suggestion');
+    await page.keyboard.press('Tab');
+    const afterAll = await until(page, editorText, (text) => text !== afterWord, 'accept (Tab)');
+    console.log(`accepted ${JSON.stringify(word)} then ${JSON.stringify(rest)}`);
+    check(afterAll === afterWord + rest, `Tab inserted ${JSON.stringify(afterAll.slice(afterWord.length))}, not ${JSON.stringify(rest)}`);
+
+    // The accepts reached the server: the status bar's rate and the stats dialog (click on the status).
+    await status.filter({ hasNotText: /· –$/ }).waitFor();
+    await status.click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor();
+    const stats = await dialog.innerText();
+    console.log(`stats dialog:\n${stats}\nstatus: ${await status.innerText()}`);
+    await page.screenshot({ path: join(options.out, 'vscode-stats.png') });
+    check(/accepts: 2\b/.test(stats), 'the server did not count two accepts (a word, then the rest)');
+    console.log('e2e-vscode: ghost text, cycling, accept word and accept all work in VS Code');
+  } catch (error) {
+    const page = browser.pages()[0];
+    if (page) {
+      await page.screenshot({ path: join(options.out, 'vscode-failure.png') });
+    }
+    console.error(`${codeServer.log.join('').slice(-4000)}\nlogs (the kvcomplete output channel among them): ${join(work, 'code-data', 'logs')}`);
+    throw error;
+  } finally {
+    await browser.close();
+    // code-server's own children (extension host, file watcher, kvcomplete serve...) share its process group.
+    const exited = new Promise((done) => codeServer.child.once('exit', done));
+    process.kill(-codeServer.child.pid, 'SIGTERM');
+    await exited;
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,64 @@
+/**
+ * Entry point: wires the output channel, the status bar, the server session and the commands. The logic
+ * lives in the modules it wires (client, inline, accepts, partialAccept, status, stats, settings).
+ */
+import * as vscode from 'vscode';
+import { AcceptTracker, type Offer } from './accepts';
+import { ACCEPTED_COMMAND } from './inline';
+import { acceptPartially, PARTIAL_ACCEPTS, type EditorEnvironment } from './partialAccept';
+import { ServerSession } from './session';
+import { formatStats } from './stats';
+import { SHOW_STATS_COMMAND, StatusBar } from './status';
+
+export const RESTART_COMMAND = 'kvcomplete.restartServer';
+
+let session: ServerSession | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('kvcomplete');
+  const statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  const tracker = new AcceptTracker();
+  const status = new StatusBar(statusItem);
+  const current = new ServerSession(output, status, tracker);
+  session = current;
+  const editors: EditorEnvironment = {
+    activeDocument: () => vscode.window.activeTextEditor?.document,
+    executeCommand: (command) => vscode.commands.executeCommand(command),
+    onDidChangeTextDocument: vscode.workspace.onDidChangeTextDocument,
+  };
+
+  context.subscriptions.push(
+    output,
+    statusItem,
+    vscode.commands.registerCommand(RESTART_COMMAND, () => current.restart()),
+    vscode.commands.registerCommand(SHOW_STATS_COMMAND, () => showStats(current, tracker, output)),
+    vscode.commands.registerCommand(ACCEPTED_COMMAND, (offer: Offer) => current.accepted(tracker.full(offer))),
+    ...Object.entries(PARTIAL_ACCEPTS).map(([command, builtin]) => vscode.commands.registerCommand(command, async () => {
+      for (const params of await acceptPartially(builtin, editors, tracker)) {
+        await current.accepted(params);
+      }
+    })),
+    vscode.workspace.onDidChangeConfiguration((event) => current.configurationChanged(event)),
+    vscode.workspace.onDidCloseTextDocument((document) => tracker.forget(document.uri.toString())),
+  );
+  await current.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await session?.stop();
+  session = undefined;
+}
+
+async function showStats(current: ServerSession, tracker: AcceptTracker, output: vscode.OutputChannel): Promise<void> {
+  let stats: Record<string, unknown>;
+  try {
+    stats = await current.stats();
+  } catch (error) {
+    void vscode.window.showWarningMessage(`kvcomplete: no stats: ${error instanceof Error ? error.message : String(error)}`);
+    return;
+  }
+  const { answers, accepted } = tracker.counts;
+  const lines = formatStats(stats, answers, accepted);
+  output.appendLine(`[Stats - ${new Date().toLocaleTimeString()}] ${lines.join('; ')}`);
+  await vscode.window.showInformationMessage('kvcomplete stats', { modal: true, detail: lines.join('\n') });
+}

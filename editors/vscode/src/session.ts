@@ -1,0 +1,126 @@
+/**
+ * One running server at a time: start, restart, stop; settings changes; accepts and stats sent to it; the
+ * status bar kept in step with the client's state and the server's model events.
+ */
+import * as vscode from 'vscode';
+import { DidChangeConfigurationNotification, State, type LanguageClient, type LogMessageParams } from 'vscode-languageclient/node';
+import { DID_ACCEPT, type AcceptTracker, type DidAcceptParams } from './accepts';
+import { createClient } from './client';
+import { modelEvent } from './serverLog';
+import { needsRestart, readSettings, SECTION, serverOptions } from './settings';
+import { modelInUse, STATS_METHOD } from './stats';
+import type { StatusBar } from './status';
+
+export class ServerSession {
+  private client: LanguageClient | undefined;
+
+  constructor(
+    private readonly output: vscode.OutputChannel,
+    private readonly status: StatusBar,
+    private readonly tracker: AcceptTracker,
+  ) {}
+
+  /** Start a server with the current settings; a failure is shown in the status bar and the output. */
+  async start(): Promise<void> {
+    this.status.update({ phase: 'starting', error: undefined });
+    let client: LanguageClient;
+    try {
+      client = createClient(readSettings(vscode.workspace.getConfiguration(SECTION)), this.output, {
+        tracker: this.tracker,
+        onAnswer: (latencyMs) => this.status.update({ latencyMs, ...this.tracker.counts }),
+        onLog: (params) => this.onLog(params),
+      });
+    } catch (error) {
+      this.fail(String(error instanceof Error ? error.message : error));
+      return;
+    }
+    this.client = client;
+    // Running says nothing of the model (its log does); a stop after a failure keeps the failure's reason.
+    client.onDidChangeState(({ newState }) => {
+      if (client !== this.client) {
+        return;
+      }
+      if (newState === State.Starting) {
+        this.status.update({ phase: 'starting' });
+      } else if (newState === State.Stopped && this.status.current.phase !== 'failed') {
+        this.status.update({ phase: 'stopped' });
+      }
+    });
+    try {
+      await client.start();
+    } catch (error) {
+      this.fail(`cannot start the server (${String(error)}): check kvcomplete.serverPath`);
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client?.isRunning()) {
+      await client.stop();
+    }
+    this.status.update({ phase: 'stopped' });
+  }
+
+  /** A new server path restarts the server; any other kvcomplete setting is sent as the new configuration. */
+  async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (needsRestart((section) => event.affectsConfiguration(section))) {
+      await this.restart();
+    } else if (event.affectsConfiguration(SECTION) && this.client?.isRunning()) {
+      await this.client.sendNotification(DidChangeConfigurationNotification.type,
+        { settings: serverOptions(vscode.workspace.getConfiguration(SECTION)) });
+    }
+  }
+
+  async accepted(params: DidAcceptParams): Promise<void> {
+    this.status.update(this.tracker.counts);
+    if (this.client?.isRunning()) {
+      await this.client.sendNotification(DID_ACCEPT, params);
+    }
+  }
+
+  /** The server's `kvcomplete/stats`; throws when no server is running. */
+  async stats(): Promise<Record<string, unknown>> {
+    if (!this.client?.isRunning()) {
+      throw new Error('the server is not running (kvcomplete: Restart Server starts it)');
+    }
+    return this.client.sendRequest<Record<string, unknown>>(STATS_METHOD);
+  }
+
+  private onLog({ message }: LogMessageParams): void {
+    const event = modelEvent(message);
+    if (event?.kind === 'ready') {
+      void this.showModel();
+    } else if (event?.kind === 'loading') {
+      this.status.update({ phase: 'starting' });
+    } else if (event?.kind === 'failed') {
+      this.status.update({ phase: 'failed', error: event.error });
+    }
+  }
+
+  /** The model that just loaded, as `kvcomplete/stats` names it. */
+  private async showModel(): Promise<void> {
+    try {
+      const loaded = modelInUse(await this.stats());
+      if (loaded !== undefined) {
+        this.status.update({ phase: 'ready', ...loaded, error: undefined });
+      }
+    } catch (error) {
+      this.logError(`no stats: ${String(error)}`);
+    }
+  }
+
+  private fail(error: string): void {
+    this.logError(error);
+    this.status.update({ phase: 'failed', error });
+  }
+
+  private logError(message: string): void {
+    this.output.appendLine(`[Error - ${new Date().toLocaleTimeString()}] ${message}`);
+  }
+}

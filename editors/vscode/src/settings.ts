@@ -1,0 +1,68 @@
+/**
+ * The extension's settings: where the server is, and the options it gets as `initializationOptions` and
+ * `workspace/didChangeConfiguration`. The option keys are the server's own (lsp_server/settings.py), so a
+ * VS Code setting `kvcomplete.maxTokens` is the server's `maxTokens`, unchanged.
+ */
+
+export const SECTION = 'kvcomplete';
+export const SERVER_PATH = 'serverPath';
+
+/** Every server option an editor may set; `allowPickle` is missing on purpose: only the command line may. */
+export const SERVER_KEYS = [
+  'model',
+  'device',
+  'dtype',
+  'suggestions',
+  'maxTokens',
+  'speculation',
+  'pie',
+  'kvBudgetMB',
+  'staleBudget',
+  'fimLayout',
+  'maxFileBytes',
+  'logLevel',
+  'kernels',
+] as const;
+
+export type ServerOptions = Partial<Record<(typeof SERVER_KEYS)[number], unknown>>;
+
+/** The part of `vscode.WorkspaceConfiguration` this module reads (the `kvcomplete` section). */
+export interface Configuration {
+  get(key: string): unknown;
+}
+
+export interface ClientSettings {
+  serverPath: string;
+  options: ServerOptions;
+}
+
+/** The settings in the `kvcomplete` section; throws, naming the setting, when the server cannot be started. */
+export function readSettings(config: Configuration): ClientSettings {
+  const serverPath = config.get(SERVER_PATH);
+  if (typeof serverPath !== 'string' || serverPath.trim() === '') {
+    throw new Error(`${SECTION}.${SERVER_PATH} is empty: set it to the kvcomplete executable `
+      + '(for example /path/to/kvcomplete/.venv/bin/kvcomplete)');
+  }
+  return { serverPath: serverPath.trim(), options: serverOptions(config) };
+}
+
+/**
+ * The server's options. An empty `model` (the settings UI cannot hold null) is the server's `null`:
+ * the embedded default model. Values are passed as they are: the server checks types and ranges and logs
+ * what it skips, so the rules live in one place.
+ */
+export function serverOptions(config: Configuration): ServerOptions {
+  const options: ServerOptions = {};
+  for (const key of SERVER_KEYS) {
+    const value = config.get(key);
+    if (value !== undefined) {
+      options[key] = key === 'model' && value === '' ? null : value;
+    }
+  }
+  return options;
+}
+
+/** Whether a configuration change needs a new server process rather than a `didChangeConfiguration`. */
+export function needsRestart(affects: (section: string) => boolean): boolean {
+  return affects(`${SECTION}.${SERVER_PATH}`);
+}

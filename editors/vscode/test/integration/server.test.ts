@@ -1,0 +1,189 @@
+/**
+ * The extension's modules against the real Python server: its settings as the server's options, the
+ * inline middleware over real `textDocument/inlineCompletion` answers (k items, cancellation), full and
+ * partial accepts as `kvcomplete/didAccept`, the status bar's model line and the stats.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as vscode from 'vscode';
+import {
+  CancellationTokenSource,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  InlineCompletionRequest,
+  InlineCompletionTriggerKind,
+  type InlineCompletionItem as ProtocolItem,
+  type InlineCompletionParams,
+} from 'vscode-languageserver-protocol/node';
+import { AcceptTracker, DID_ACCEPT, type DidAcceptParams, type Offer } from '../../src/accepts';
+import { inlineCompletionMiddleware } from '../../src/inline';
+import { modelEvent } from '../../src/serverLog';
+import { readSettings, SERVER_KEYS } from '../../src/settings';
+import { formatStats, modelInUse, STATS_METHOD } from '../../src/stats';
+import { statusText } from '../../src/status';
+import { InlineCompletionItem, Position, Range, TextDocument } from '../vscode';
+import { LspServer, PYTHON } from './lspServer';
+
+type Property = { default: unknown; enum?: string[] };
+const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  contributes: { configuration: { properties: Record<string, Property> } };
+};
+const properties = new Map(Object.entries(manifest.contributes.configuration.properties)
+  .map(([key, property]) => [key.replace(/^kvcomplete\./, ''), property]));
+// The settings a fresh VS Code has, but short suggestions: the test checks the protocol, not the text.
+const defaults = new Map([...properties].map(([key, property]) => [key, property.default]));
+const settings = readSettings({ get: (key) => (key === 'maxTokens' ? 12 : defaults.get(key)) });
+
+const URI = 'file:///work/example.py';
+const SOURCE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    ';
+
+function asVsCodeItem(item: ProtocolItem): InlineCompletionItem {
+  const position = ({ line, character }: { line: number; character: number }) => new Position(line, character);
+  const range = item.range && new Range(position(item.range.start), position(item.range.end));
+  return new InlineCompletionItem(item.insertText as string, range);
+}
+
+/** The server's own settings: every option, its default and its allowed values (completion/config.py). */
+function pythonSettings(): { defaults: Record<string, unknown>; choices: Record<string, string[]> } {
+  const script = [
+    'import json',
+    'from completion import config',
+    'defaults = {key: getattr(config.Settings(), field) for key, field in config.LSP_KEYS.items()}',
+    "choices = {'device': config.DEVICES, 'dtype': config.DTYPES, 'logLevel': config.LOG_LEVELS,",
+    "           'fimLayout': config.FIM_LAYOUTS, 'kernels': config.KERNELS}",
+    'print(json.dumps({"defaults": defaults, "choices": choices}))',
+  ].join('\n');
+  return JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' })) as ReturnType<typeof pythonSettings>;
+}
+
+describe('the extension against kvcomplete serve', () => {
+  let server: LspServer;
+  const tracker = new AcceptTracker();
+  const latencies: number[] = [];
+  const middleware = inlineCompletionMiddleware(tracker, (latencyMs) => latencies.push(latencyMs));
+  const document = new TextDocument(URI, SOURCE);
+  let version = 1;
+
+  /** What the language client does: the request, then protocol items as VS Code items. */
+  async function provide(token = new CancellationTokenSource().token): Promise<InlineCompletionItem[] | null> {
+    const cursor = document.positionAt(document.text.length);
+    const params: InlineCompletionParams = {
+      textDocument: { uri: URI }, position: cursor, context: { triggerKind: InlineCompletionTriggerKind.Automatic },
+    };
+    const next = async () => {
+      const answer = await server.connection.sendRequest(InlineCompletionRequest.type, params, token).catch((error: unknown) => {
+        if (token.isCancellationRequested) {
+          return null;
+        }
+        throw error;
+      });
+      const items = Array.isArray(answer) ? answer : answer?.items ?? [];
+      return items.map(asVsCodeItem) as unknown as vscode.InlineCompletionItem[];
+    };
+    const result = await middleware(document as unknown as vscode.TextDocument, cursor as unknown as vscode.Position,
+      {} as vscode.InlineCompletionContext, token, next);
+    return result as unknown as InlineCompletionItem[] | null;
+  }
+
+  /** Insert `text` at the end of the document, as an editor would tell the server. */
+  async function type(text: string): Promise<void> {
+    const end = document.positionAt(document.text.length);
+    document.text += text;
+    version += 1;
+    await server.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: URI, version }, contentChanges: [{ range: { start: end, end }, text }],
+    });
+  }
+
+  const accept = (params: DidAcceptParams) => server.connection.sendNotification(DID_ACCEPT, params);
+  const stats = () => server.connection.sendRequest<Record<string, unknown>>(STATS_METHOD);
+
+  beforeAll(async () => {
+    server = await LspServer.start(settings.options);
+    await server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: URI, languageId: 'python', version, text: SOURCE },
+    });
+  });
+  afterAll(() => server?.stop());
+
+  it("mirrors the server's settings: the same keys, defaults and choices", () => {
+    const python = pythonSettings();
+    const editorKeys = Object.keys(python.defaults).filter((key) => key !== 'allowPickle'); // command line only
+    expect([...SERVER_KEYS].sort()).toEqual(editorKeys.sort());
+    for (const key of editorKeys) {
+      expect(key === 'model' ? null : defaults.get(key), key).toEqual(python.defaults[key]);
+    }
+    expect(defaults.get('model')).toBe(''); // the settings UI's null
+    for (const [key, choices] of Object.entries(python.choices)) {
+      expect(properties.get(key)?.enum, key).toEqual(choices);
+    }
+  });
+
+  it('shows the loaded model in the status bar, and the server took every setting', async () => {
+    await server.until(() => server.logs.map(modelEvent).find((event) => event?.kind === 'ready'), 'the model');
+    expect(server.logs.map(modelEvent)).toContainEqual({ kind: 'loading' });
+    const loaded = modelInUse(await stats());
+    expect(loaded).toEqual({ model: 'SmolLM2-135M-Instruct', device: 'cpu' });
+    expect(statusText({ phase: 'ready', ...loaded, answers: 0, accepted: 0 }))
+      .toBe('$(sparkle) SmolLM2-135M-Instruct · cpu · – ms · –');
+    expect(server.logs.filter((message) => /setting/.test(message))).toEqual([]);
+  });
+
+  it('returns the k distinct suggestions, each accepting through the extension', async () => {
+    const items = await server.until(async () => {
+      const answer = await provide();
+      return answer && answer.length > 0 ? answer : undefined;
+    }, 'suggestions');
+    const texts = items.map((item) => item.insertText);
+    expect(texts.length).toBeGreaterThanOrEqual(2);
+    expect(texts.length).toBeLessThanOrEqual(settings.options.suggestions as number);
+    expect(new Set(texts).size).toBe(texts.length);
+    expect(items.every((item) => item.command?.command === 'kvcomplete.accepted')).toBe(true);
+    expect(latencies.length).toBeGreaterThan(0);
+
+    // A full accept: VS Code inserts the text, then runs the item's command.
+    const offer = items[0].command?.arguments?.[0] as Offer;
+    const before = ((await stats()).accepts as number);
+    await type(offer.item.insertText);
+    await accept(tracker.full(offer));
+    await server.until(async () => ((await stats()).accepts === before + 1 ? true : undefined), 'the accept');
+    const mirror = await server.connection.sendRequest<{ text: string; engineInSync: boolean }>('kvcomplete/document', { uri: URI });
+    expect(mirror).toMatchObject({ text: document.text, engineInSync: true });
+  });
+
+  it('reports a partial accept of the next word', async () => {
+    await type('\n\ndef div(a, b):\n    ');
+    const items = await server.until(async () => {
+      const answer = await provide();
+      return answer && answer.length > 0 ? answer : undefined;
+    }, 'suggestions');
+    const word = /^\s*\S+/.exec(items[0].insertText)?.[0] ?? items[0].insertText;
+    const offset = document.text.length;
+    await type(word);
+    const params = tracker.partial(URI, offset, word, (start, end) => document.text.slice(start, end));
+    expect(params).toEqual({ uri: URI, item: { insertText: items[0].insertText, range: expect.anything() as unknown }, acceptedText: word });
+    const before = ((await stats()).accepts as number);
+    await accept(params as DidAcceptParams);
+    await server.until(async () => ((await stats()).accepts === before + 1 ? true : undefined), 'the partial accept');
+  });
+
+  it('drops a cancelled request, which the server counts as cancelled', async () => {
+    await type('\n\nclass Point:\n    '); // new text: no type-along answer, the engine has to run
+    const { cancelled } = await stats();
+    const answers = tracker.counts.answers;
+    const source = new CancellationTokenSource();
+    const pending = provide(source.token);
+    source.cancel();
+    expect(await pending).toBeNull();
+    expect(tracker.counts.answers).toBe(answers);
+    await server.until(async () => ((await stats()).cancelled as number) > (cancelled as number) ? true : undefined, 'the cancel');
+  });
+
+  it('formats the real stats', async () => {
+    const lines = formatStats(await stats(), tracker.counts.answers, tracker.counts.accepted);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^requests: \d+$/), expect.stringMatching(/^latencyMs: p50 [\d.]+, p95 [\d.]+$/)]));
+    expect(lines.at(-1)).toBe(`accepted here: 2 of ${tracker.counts.answers} answers (${Math.round(200 / tracker.counts.answers)}%)`);
+  });
+});

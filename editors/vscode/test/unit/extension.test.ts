@@ -1,0 +1,208 @@
+/**
+ * The wiring of extension.ts with the vscode API (test/vscode.ts) and the language client replaced by
+ * recording stand-ins: what the extension asks of them, not what they do (the integration test has that).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type * as vscode from 'vscode';
+import { activate, deactivate, RESTART_COMMAND } from '../../src/extension';
+import { ACCEPTED_COMMAND } from '../../src/inline';
+import { commands, fake, InlineCompletionItem, Range, TextDocument } from '../vscode';
+
+const clients = vi.hoisted(() => [] as FakeClient[]);
+
+interface FakeClient {
+  server: { command: string; args: string[] };
+  proposedFeatures: boolean;
+  changeState(newState: number): void;
+  options: { initializationOptions: Record<string, unknown>; middleware: Record<string, (...args: unknown[]) => unknown> };
+  running: boolean;
+  notifications: [string, unknown][];
+  logHandler?: (params: { type: number; message: string }) => void;
+}
+
+vi.mock('vscode-languageclient/node', () => {
+  class LanguageClient implements FakeClient {
+    running = false;
+    proposedFeatures = false;
+    notifications: [string, unknown][] = [];
+    logHandler?: FakeClient['logHandler'];
+    constructor(_id: string, _name: string, readonly server: FakeClient['server'], readonly options: FakeClient['options']) {
+      clients.push(this);
+    }
+    stateListeners: ((event: { newState: number }) => void)[] = [];
+    start = async () => {
+      if (this.server.command.includes('missing')) {
+        this.stateListeners.forEach((listener) => listener({ newState: 1 }));
+        throw new Error(`spawn ${this.server.command} ENOENT`);
+      }
+      this.running = true;
+    };
+    stop = async () => { this.running = false; };
+    isRunning = () => this.running;
+    registerProposedFeatures = () => { this.proposedFeatures = true; };
+    onDidChangeState = (listener: (event: { newState: number }) => void) => {
+      this.stateListeners.push(listener);
+      return { dispose: () => undefined };
+    };
+    /** The client's state changes as the language client reports them (after a failed start, too). */
+    changeState(newState: number) {
+      this.stateListeners.forEach((listener) => listener({ newState }));
+    }
+    onNotification = (type: { method: string }, handler: FakeClient['logHandler']) => {
+      expect(type.method).toBe('window/logMessage');
+      this.logHandler = handler;
+    };
+    sendNotification = async (type: string | { method: string }, params: unknown) => {
+      this.notifications.push([typeof type === 'string' ? type : type.method, params]);
+    };
+    sendRequest = async (method: string, params: unknown) => {
+      expect([method, params]).toEqual(['kvcomplete/stats', undefined]);
+      return { requests: 2, model: { model: '/models/tiny', device: 'cpu' }, latencyMs: { p50: 12, p95: 30 } };
+    };
+  }
+  return {
+    LanguageClient,
+    State: { Stopped: 1, Starting: 3, Running: 2 },
+    LogMessageNotification: { type: { method: 'window/logMessage' } },
+    DidChangeConfigurationNotification: { type: { method: 'workspace/didChangeConfiguration' } },
+  };
+});
+
+const SETTINGS = { serverPath: '/venv/bin/kvcomplete', model: '', suggestions: 3, maxTokens: 16, logLevel: 'info' };
+const context = () => ({ subscriptions: [] as { dispose(): unknown }[] }) as unknown as vscode.ExtensionContext;
+
+async function shutDown(extension: vscode.ExtensionContext): Promise<void> {
+  await deactivate();
+  for (const subscription of extension.subscriptions) {
+    subscription.dispose();
+  }
+}
+const latest = () => clients[clients.length - 1];
+const statusText = () => fake.statusItems[0].text;
+
+/** Ask the active client's middleware for inline items, answered with `texts` by a stand-in `next`. */
+async function offer(document: TextDocument, texts: string[]): Promise<InlineCompletionItem[]> {
+  const cursor = document.positionAt(document.text.length);
+  const items = texts.map((text) => new InlineCompletionItem(text, new Range(cursor, cursor)));
+  await latest().options.middleware.provideInlineCompletionItems(document, cursor, {}, { isCancellationRequested: false },
+    async () => items);
+  return items;
+}
+
+describe('extension', () => {
+  let extension: vscode.ExtensionContext;
+  beforeEach(async () => {
+    clients.length = 0;
+    fake.reset(SETTINGS);
+    extension = context();
+    await activate(extension);
+  });
+  afterEach(() => shutDown(extension));
+
+  it('starts `serverPath serve` with the server options as initializationOptions', async () => {
+    expect(clients).toHaveLength(1);
+    expect(latest().server).toEqual({ command: '/venv/bin/kvcomplete', args: ['serve'] }); // no `--stdio`
+    expect(latest().proposedFeatures).toBe(true); // the language client's inline completion feature
+    expect(latest().options.initializationOptions).toEqual({ model: null, suggestions: 3, maxTokens: 16, logLevel: 'info' });
+    expect(statusText()).toBe('$(loading~spin) kvcomplete');
+    await deactivate();
+    expect(latest().running).toBe(false);
+  });
+
+  it('shows the model once the server logs it ready, then latency and acceptance', async () => {
+    latest().logHandler?.({ type: 3, message: 'lsp_server.server: loading the default model' });
+    expect(statusText()).toBe('$(loading~spin) kvcomplete');
+    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': '/models/tiny'}" });
+    await vi.waitFor(() => expect(statusText()).toBe('$(sparkle) tiny · cpu · – ms · –'));
+    const items = await offer(new TextDocument('file:///a.py', 'x = '), ['1', '2']);
+    expect(statusText()).toMatch(/^\$\(sparkle\) tiny · cpu · \d+ ms · 0%$/);
+    await commands.executeCommand(ACCEPTED_COMMAND, ...(items[1].command?.arguments ?? []));
+    expect(statusText()).toMatch(/ · 100%$/);
+  });
+
+  it('sends didAccept for a full accept and for a partial one', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    const items = await offer(document, ['compute(a, b)']);
+    fake.builtins.set('editor.action.inlineSuggest.acceptNextWord', () => document.insert(4, 'compute('));
+    await commands.executeCommand('kvcomplete.acceptNextWord');
+    await commands.executeCommand(ACCEPTED_COMMAND, items[0].command?.arguments?.[0]);
+    const range = { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } };
+    expect(latest().notifications).toEqual([
+      ['kvcomplete/didAccept', { uri: 'file:///a.py', item: { insertText: 'compute(a, b)', range }, acceptedText: 'compute(' }],
+      ['kvcomplete/didAccept', { uri: 'file:///a.py', item: { insertText: 'compute(a, b)', range }, acceptedText: 'a, b)' }],
+    ]);
+  });
+
+  it('sends changed settings as didChangeConfiguration, and restarts for a new server path', async () => {
+    fake.changeSettings({ maxTokens: 8, model: '/models/qwen' });
+    await vi.waitFor(() => expect(latest().notifications).toHaveLength(1));
+    expect(latest().notifications[0]).toEqual(['workspace/didChangeConfiguration',
+      { settings: { model: '/models/qwen', suggestions: 3, maxTokens: 8, logLevel: 'info' } }]);
+    const first = latest();
+    fake.changeSettings({ serverPath: '/other/kvcomplete' });
+    await vi.waitFor(() => expect(clients).toHaveLength(2));
+    expect(first.running).toBe(false);
+    expect(latest().server.command).toBe('/other/kvcomplete');
+  });
+
+  it('restarts the server on command', async () => {
+    await commands.executeCommand(RESTART_COMMAND);
+    expect(clients).toHaveLength(2);
+    expect(clients.map((client) => client.running)).toEqual([false, true]);
+  });
+
+  it('shows the stats in a dialog and the output', async () => {
+    await commands.executeCommand('kvcomplete.showStats');
+    expect(fake.messages).toEqual([{ kind: 'info', message: 'kvcomplete stats',
+      detail: 'requests: 2\nmodel: tiny on cpu\nlatencyMs: p50 12, p95 30\naccepted here: 0 of 0 answers (–)' }]);
+    expect(fake.output.at(-1)).toContain('requests: 2; model: tiny on cpu; latencyMs');
+  });
+
+  it('explains a missing server path instead of starting', async () => {
+    await shutDown(extension);
+    clients.length = 0;
+    fake.reset({ ...SETTINGS, serverPath: '' });
+    extension = context();
+    await activate(extension);
+    expect(clients).toEqual([]);
+    expect(statusText()).toBe('$(error) kvcomplete');
+    expect(fake.statusItems[0].tooltip).toContain('kvcomplete.serverPath is empty');
+    await commands.executeCommand('kvcomplete.showStats');
+    expect(fake.messages.map(({ kind }) => kind)).toEqual(['warning']);
+    expect(fake.messages[0].message).toContain('not running');
+  });
+
+  it('shows a server that cannot start as failed, even once the client reports it stopped', async () => {
+    fake.changeSettings({ serverPath: '/missing/kvcomplete' });
+    await vi.waitFor(() => expect(fake.statusItems[0].tooltip).toContain('spawn /missing/kvcomplete ENOENT'));
+    latest().changeState(1);
+    expect(statusText()).toBe('$(error) kvcomplete');
+    expect(fake.output.at(-1)).toContain('check kvcomplete.serverPath');
+  });
+
+  it('shows a model that failed to load, with the reason', () => {
+    latest().logHandler?.({ type: 1, message: 'lsp_server.server: no model: cannot read /models/x' });
+    expect(statusText()).toBe('$(error) kvcomplete');
+    expect(fake.statusItems[0].tooltip).toContain('no model: cannot read /models/x');
+  });
+
+  it('follows the client: a crash shows stopped, its automatic restart starting', async () => {
+    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': 'tiny'}" });
+    await vi.waitFor(() => expect(statusText()).toContain('tiny'));
+    latest().changeState(1);
+    expect(statusText()).toBe('$(circle-slash) kvcomplete');
+    latest().changeState(3);
+    expect(statusText()).toBe('$(loading~spin) kvcomplete');
+  });
+
+  it('forgets the offers of a closed document', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    await offer(document, ['compute(a, b)']);
+    fake.closes.fire(document);
+    fake.builtins.set('editor.action.inlineSuggest.acceptNextWord', () => document.insert(4, 'compute('));
+    await commands.executeCommand('kvcomplete.acceptNextWord');
+    expect(latest().notifications).toEqual([]);
+  });
+});
