@@ -70,6 +70,8 @@ class Observer(Protocol):
 
     def edited(self, what: str) -> None: ...
 
+    def sent_request(self, request: Request) -> None: ...
+
     def finished_request(self, request: Request) -> None: ...
 
     def cache_known(self, request: Request) -> None: ...
@@ -232,6 +234,7 @@ class Replay:
         future = editor.client.send_inline(editor.uri, position, request.msg_id)
         self._unanswered.add(future)
         future.add_done_callback(lambda done: self._finished(request, context, done))
+        self.observer.sent_request(request)
 
     def _finished(self, request: Request, context: tuple[str, str], future: asyncio.Future) -> None:
         request.done_at = self._loop.time()

@@ -88,6 +88,35 @@ def summary_lines(summary: dict) -> list[str]:
     ]
 
 
+def _window(text: str, cursor: int, ghost: str) -> Text:
+    """WINDOW_LINES lines around the cursor's, highlighted, with the cursor mark and ghost text inserted."""
+    lines = text.split("\n")
+    cursor_line = text.count("\n", 0, cursor)
+    column = cursor - (text.rfind("\n", 0, cursor) + 1)
+    line = lines[cursor_line]
+    opened = (line[:column] + CURSOR + ghost + line[column:]).split("\n")  # the ghost may add lines
+    lines[cursor_line: cursor_line + 1] = opened
+    first = max(0, min(cursor_line - WINDOW_LINES // 2, len(lines) - WINDOW_LINES))
+    shown = lines[first: first + WINDOW_LINES]
+    snippet = "\n".join(shown)
+    highlighted = Syntax(snippet, "python", theme="ansi_dark").highlight(snippet)
+    if len(highlighted) > len(snippet):  # the highlighter ends the code with a line break of its own
+        highlighted.right_crop(len(highlighted) - len(snippet))
+    at = sum(len(shown_line) + 1 for shown_line in shown[: cursor_line - first]) + column
+    highlighted.stylize("bold bright_cyan", at, at + 1)
+    highlighted.stylize(GHOST_STYLE, at + 1, at + 1 + len(ghost))
+    added = len(opened) - 1
+    window = Text(no_wrap=True, overflow="ellipsis")
+    for index, shown_line in enumerate(highlighted.split("\n", allow_blank=True), first):
+        in_ghost = cursor_line < index <= cursor_line + added  # lines the ghost text adds have no number
+        number = "" if in_ghost else str(index + 1 - (added if index > cursor_line else 0))
+        window.append(f"{number:>4} │ ", style="dim")
+        window.append_text(shown_line)
+        window.append("\n")
+    window.rstrip()
+    return window
+
+
 class PlainView:
     """One line per event on ``stream``; the ghost text of each shown answer between ‹ and ›."""
 
@@ -112,7 +141,10 @@ class PlainView:
         self._print(f"\n[{number}/{total}] {caption}")
 
     def edited(self, what: str) -> None:
-        """Keys are shown with the requests they trigger."""
+        """Keys are shown with the requests they trigger, once those finish."""
+
+    def sent_request(self, request: Request) -> None:
+        """Shown once it finishes."""
 
     def finished_request(self, request: Request) -> None:
         self._print(f"  #{request.number} {request.line}:{request.column} after {trigger_label(request.trigger)}: "
@@ -145,7 +177,10 @@ class LiveView:
         self.replay: Replay | None = None
         self._caption = "starting"
         self._status = ""
-        self._live = Live(get_renderable=self._render, console=console, refresh_per_second=12,
+        self._window_key: tuple | None = None
+        self._window_text = Text()
+        # Redrawn on events only: nothing to redraw while the model works, and the CPU is the model's.
+        self._live = Live(get_renderable=self._render, console=console, auto_refresh=False,
                           vertical_overflow="crop")
 
     def __enter__(self) -> LiveView:
@@ -157,24 +192,30 @@ class LiveView:
 
     def status(self, message: str) -> None:
         self._status = message
+        self._live.refresh()
 
     def started(self, replay: Replay) -> None:
         self.replay = replay
 
     def step(self, number: int, total: int, caption: str) -> None:
         self._caption = f"Step {number}/{total}: {caption}"
+        self._live.refresh()
 
     def edited(self, what: str) -> None:
-        """The screen is redrawn on its own clock."""
+        self._live.refresh()
+
+    def sent_request(self, request: Request) -> None:
+        self._live.refresh()
 
     def finished_request(self, request: Request) -> None:
-        """Shown in the table at the next redraw."""
+        self._live.refresh()
 
     def cache_known(self, request: Request) -> None:
-        """Shown in the table at the next redraw."""
+        self._live.refresh()
 
     def accepted(self, text: str) -> None:
         self._status = f"Tab: accepted ‹{one_line(text)}›"
+        self._live.refresh()
 
     def finished(self, summary: dict) -> None:
         self._caption = "Done"
@@ -193,28 +234,17 @@ class LiveView:
         return Group(*parts)
 
     def _window(self) -> Text:
-        """The lines around the cursor, the ghost text inserted after it (greyed), with line numbers."""
+        """The lines around the cursor, the ghost text inserted after it (greyed), with line numbers.
+
+        Only the lines shown are highlighted, and only when the text, cursor or ghost text changed: the
+        screen is redrawn often and the CPU is the model's.
+        """
         editor = self.replay.editor
         ghost = ghost_at_cursor(self.replay)
-        shown = editor.text[: editor.cursor] + CURSOR + ghost + editor.text[editor.cursor:]
-        text = Syntax(shown, "python", theme="ansi_dark").highlight(shown)
-        text.stylize("bold bright_cyan", editor.cursor, editor.cursor + 1)
-        text.stylize(GHOST_STYLE, editor.cursor + 1, editor.cursor + 1 + len(ghost))
-        lines = text.split("\n", allow_blank=True)
-        cursor_line = editor.text.count("\n", 0, editor.cursor)
-        ghost_lines = ghost.count("\n")
-        first = max(0, min(cursor_line - WINDOW_LINES // 2, len(lines) - WINDOW_LINES))
-        window = Text(no_wrap=True, overflow="ellipsis")
-        for index in range(first, min(first + WINDOW_LINES, len(lines))):
-            if cursor_line < index <= cursor_line + ghost_lines:
-                number = ""
-            else:
-                number = str(index + 1 - (ghost_lines if index > cursor_line else 0))
-            window.append(f"{number:>4} │ ", style="dim")
-            window.append_text(lines[index])
-            window.append("\n")
-        window.rstrip()
-        return window
+        key = (editor.version, editor.cursor, ghost)
+        if key != self._window_key:
+            self._window_key, self._window_text = key, _window(editor.text, editor.cursor, ghost)
+        return self._window_text
 
     def _table(self) -> Table:
         table = Table(expand=True, box=None, header_style="bold")

@@ -38,6 +38,19 @@ def test_the_live_screen_shows_the_ghost_text_after_the_cursor_and_the_requests(
     assert "2:12" in screen and "350" in screen and "PIE update ×1, 3 tokens encoded, drafts 5/8 accepted" in screen
 
 
+def test_the_window_follows_the_cursor_to_the_end_of_a_long_file():
+    text = "".join(f"x{number} = {number}\n" for number in range(1, 41))
+    state = SimpleNamespace(editor=SimpleNamespace(text=text, cursor=len(text), version=1), requests=[],
+                            ghost=Ghost(("y = 0\nz = 1",), len(text), 1))
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    view = LiveView("title", console)
+    view.started(state)
+    console.print(view._window())
+    numbers = [line.split("│")[0].strip() for line in console.file.getvalue().splitlines()]
+    assert numbers == [str(number) for number in range(30, 42)] + [""]  # line 41 (empty) holds the cursor
+    assert console.file.getvalue().splitlines()[-2:] == ["  41 │ ▏y = 0", "     │ z = 1"]
+
+
 def test_plain_lines_mark_the_ghost_text_and_flatten_line_breaks():
     stream = io.StringIO()
     view = PlainView("title", stream)
