@@ -28,7 +28,7 @@ class Type:
 class Wait:
     """Stop typing until the suggestion for the cursor is shown, then read it for ``read_s`` seconds."""
 
-    read_s: float = 0.8
+    read_s: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ class Observer(Protocol):
 class Timing:
     debounce_s: float = 0.1
     wait_timeout_s: float = 60.0  # Wait gives up on a suggestion after this long
-    move_s: float = 0.5  # the pause after a cursor move, a line deletion or Tab
+    move_s: float = 0.4  # the pause after a cursor move, a line deletion or Tab
 
 
 class Replay:

@@ -1,4 +1,4 @@
-"""Plane geometry for the layout engine: vectors, axis-aligned boxes and simple polygons."""
+"""Plane geometry for the layout engine: vectors and axis-aligned boxes."""
 
 from __future__ import annotations
 
@@ -48,33 +48,9 @@ class Box:
         return self.low.x <= point.x <= self.high.x and self.low.y <= point.y <= self.high.y
 
 
-class Polygon:
-    """A simple polygon, its vertices in counter-clockwise order."""
-
-    def __init__(self, vertices: list[Vector]) -> None:
-        if len(vertices) < 3:
-            raise ValueError(f"a polygon needs at least 3 vertices, got {len(vertices)}")
-        self.vertices = vertices
-
-    def edges(self):
-        for index, start in enumerate(self.vertices):
-            yield start, self.vertices[(index + 1) % len(self.vertices)]
-
-    def perimeter(self) -> float:
-        return sum((end - start).length() for start, end in self.edges())
-
-    def area(self) -> float:
-        # The shoelace formula: half the sum of the cross products of consecutive vertices.
-        return sum(start.cross(end) for start, end in self.edges()) / 2
-
-    def bounding_box(self) -> Box:
-        xs = [vertex.x for vertex in self.vertices]
-        ys = [vertex.y for vertex in self.vertices]
-        print("bounding box of", len(self.vertices), "vertices")
-        return Box(Vector(min(xs), min(ys)), Vector(max(xs), max(ys)))
-
-
-def regular_polygon(sides: int, radius: float, center: Vector = Vector(0.0, 0.0)) -> Polygon:
-    """The regular polygon with ``sides`` vertices on the circle of ``radius`` around ``center``."""
-    step = 2 * math.pi / sides
-    return Polygon([center + Vector(radius * math.cos(i * step), radius * math.sin(i * step)) for i in range(sides)])
+def bounding_box(points: list[Vector]) -> Box:
+    """The smallest box that holds every point."""
+    xs = [point.x for point in points]
+    ys = [point.y for point in points]
+    print("bounding box of", len(points), "points")
+    return Box(Vector(min(xs), min(ys)), Vector(max(xs), max(ys)))
