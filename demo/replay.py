@@ -108,11 +108,13 @@ class Replay:
         self._cache_lock = asyncio.Lock()
         self._counters: dict | None = None
         self._step = 0
+        self._due = 0.0  # loop time the current action was due at (see _pause)
 
     async def play(self, steps: tuple[Step, ...]) -> None:
         self.observer.started(self)
         if self.track_cache:
             self._counters = await self.editor.client.stats()
+        self._due = self._loop.time()
         for number, step in enumerate(steps, 1):
             self._step = number
             self.observer.step(number, len(steps), step.caption)
@@ -149,7 +151,7 @@ class Replay:
         elif isinstance(action, DeleteLine):
             start, end = line_span(self.editor.text, action.anchor)
             self._change(start, end, "", "delete line")
-            await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+            await self._pause(self.pacing.seconds(self.timing.move_s))
         else:
             raise TypeError(f"not an action: {action!r}")
 
@@ -168,7 +170,7 @@ class Replay:
             else:
                 self._change(self.editor.cursor, self.editor.cursor, key, key)
             rest = rest[len(key):]
-            await asyncio.sleep(self.pacing.after(key))
+            await self._pause(self.pacing.after(key))
 
     def _tab_worthy(self, rest: str) -> str:
         """What of the ghost text to accept when the user is about to type ``rest`` (up to a typo they make)."""
@@ -180,21 +182,28 @@ class Replay:
         self._change(self.editor.cursor, self.editor.cursor, text, "Tab")
         self.accepted.append(text)
         self.observer.accepted(text)
-        await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+        await self._pause(self.pacing.seconds(self.timing.move_s))
 
     async def _wait(self, action: Wait) -> None:
         try:
             await asyncio.wait_for(self._settled.wait(), self.timing.wait_timeout_s)
         except asyncio.TimeoutError:
             pass  # the user gives up waiting and goes on; the request shows as slow or cancelled
-        await asyncio.sleep(self.pacing.seconds(action.read_s))
+        self._due = self._loop.time()
+        await self._pause(self.pacing.seconds(action.read_s))
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait until ``seconds`` after the previous action was due: time the client spends (drawing the
+        screen) does not slow the user down."""
+        self._due += seconds
+        await asyncio.sleep(max(0.0, self._due - self._loop.time()))
 
     async def _move(self, offset: int) -> None:
         self._interrupt()
         self.editor.cursor = offset
         self.ghost = None
         self._after_input("move")
-        await asyncio.sleep(self.pacing.seconds(self.timing.move_s))
+        await self._pause(self.pacing.seconds(self.timing.move_s))
 
     # -- the editor ----------------------------------------------------------------------------------
     def _change(self, start: int, end: int, text: str, trigger: str) -> None:

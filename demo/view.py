@@ -6,6 +6,8 @@ logs and pipes. Both read the replay's state and are told about events by it (``
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console, Group
@@ -22,6 +24,7 @@ WINDOW_LINES = 13  # lines of the file shown around the cursor
 RECENT_REQUESTS = 7
 GHOST_STYLE = "dim italic"
 CURSOR = "▏"
+REDRAW_S = 0.1  # the live screen is redrawn at most ten times a second
 
 
 def describe_cache(cache: dict | None) -> str:
@@ -177,9 +180,12 @@ class LiveView:
         self.replay: Replay | None = None
         self._caption = "starting"
         self._status = ""
+        self._drawn_at = 0.0
+        self._pending: asyncio.TimerHandle | None = None
         self._window_key: tuple | None = None
         self._window_text = Text()
-        # Redrawn on events only: nothing to redraw while the model works, and the CPU is the model's.
+        # Redrawn on events, REDRAW_S apart at most: nothing to redraw while the model works, and the CPU is
+        # the model's.
         self._live = Live(get_renderable=self._render, console=console, auto_refresh=False,
                           vertical_overflow="crop")
 
@@ -192,36 +198,52 @@ class LiveView:
 
     def status(self, message: str) -> None:
         self._status = message
-        self._live.refresh()
+        self._changed()
 
     def started(self, replay: Replay) -> None:
         self.replay = replay
 
     def step(self, number: int, total: int, caption: str) -> None:
         self._caption = f"Step {number}/{total}: {caption}"
-        self._live.refresh()
+        self._changed()
 
     def edited(self, what: str) -> None:
-        self._live.refresh()
+        self._changed()
 
     def sent_request(self, request: Request) -> None:
-        self._live.refresh()
+        self._changed()
 
     def finished_request(self, request: Request) -> None:
-        self._live.refresh()
+        self._changed()
 
     def cache_known(self, request: Request) -> None:
-        self._live.refresh()
+        self._changed()
 
     def accepted(self, text: str) -> None:
         self._status = f"Tab: accepted ‹{one_line(text)}›"
-        self._live.refresh()
+        self._changed()
 
     def finished(self, summary: dict) -> None:
         self._caption = "Done"
         self._status = ""
+        if self._pending is not None:
+            self._pending.cancel()
+        self._live.refresh()
         self._live.stop()  # the last screen stays; the summary goes below it
         self.console.print(Panel("\n".join(summary_lines(summary)), title="summary", expand=False))
+
+    def _changed(self) -> None:
+        """Redraw now, or once REDRAW_S has passed since the last redraw: events can come faster than that."""
+        wait = self._drawn_at + REDRAW_S - time.monotonic()
+        if wait <= 0:
+            self._draw()
+        elif self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(wait, self._draw)
+
+    def _draw(self) -> None:
+        self._pending = None
+        self._drawn_at = time.monotonic()
+        self._live.refresh()
 
     def _render(self) -> Group:
         parts = [Text(self.title, style="bold")]

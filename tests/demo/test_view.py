@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from types import SimpleNamespace
 
@@ -9,7 +10,7 @@ from rich.console import Console
 
 from demo.ghost import Ghost
 from demo.replay import Request
-from demo.view import LiveView, PlainView, describe_cache, summary_lines, trigger_label
+from demo.view import REDRAW_S, LiveView, PlainView, describe_cache, summary_lines, trigger_label
 
 TEXT = "def area(r):\n    return \n\nprint(area(2))\n"
 CURSOR = TEXT.index("return ") + len("return ")
@@ -79,3 +80,19 @@ def test_the_cache_column_and_the_summary_say_what_happened():
                            "in_sync": True})
     assert "p50 120 ms, p95 900 ms over 4 answers" in lines[2]
     assert lines[-1].endswith("yes")
+
+
+async def test_the_live_screen_is_redrawn_ten_times_a_second_at_most_and_after_the_last_event():
+    view = LiveView("title", Console(file=io.StringIO(), force_terminal=True))
+    redraws = []
+    view._live = SimpleNamespace(refresh=lambda: redraws.append(asyncio.get_running_loop().time()))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(40):  # keys every 5 ms
+        last_event = loop.time()
+        view.edited("x")
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(REDRAW_S * 1.5)
+    assert 2 <= len(redraws) <= (last_event - started) / REDRAW_S + 2
+    assert all(later - earlier >= REDRAW_S * 0.9 for earlier, later in zip(redraws, redraws[1:]))
+    assert redraws[-1] >= last_event  # the screen shows the last event
