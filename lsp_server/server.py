@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from completion.engine import Completion
 
 logger = logging.getLogger(__name__)
-READY_WAIT_S = 10.0  # a completion request before the model is ready waits this long, then gets no items
+READY_WAIT_S = 30.0  # a request before the model is ready waits this long (a newer one supersedes it)
 STATS = "kvcomplete/stats"
 DID_ACCEPT = "kvcomplete/didAccept"
 DOCUMENT = "kvcomplete/document"
