@@ -12,31 +12,15 @@ import asyncio
 
 from completion.config import Settings
 from demo.actions import Pacing
-from demo.replay import Request, Timing
+from demo.replay import Observer, Timing
 from demo.scripts import latency_trace
 from demo.session import replay_session
 
 TYPING_STEP = 2  # the trace's first step opens the file (a full encode); latency is measured on the typing
 
 
-class Silent:
-    """Observes nothing: the benchmark only reads the requests at the end."""
-
-    def status(self, message: str) -> None: ...
-
-    def started(self, replay) -> None: ...
-
-    def step(self, number: int, total: int, caption: str) -> None: ...
-
-    def edited(self, what: str) -> None: ...
-
-    def sent_request(self, request: Request) -> None: ...
-
-    def finished_request(self, request: Request) -> None: ...
-
-    def cache_known(self, request: Request) -> None: ...
-
-    def accepted(self, text: str) -> None: ...
+class Silent(Observer):
+    """Observes nothing (the Protocol's methods do nothing): the benchmark only reads the requests at the end."""
 
 
 async def measure(settings: Settings, quick: bool, pacing: Pacing, timing: Timing = Timing()) -> dict:
