@@ -19,7 +19,7 @@ from completion.document import Document, TextChange, TokenEdit, coalesce
 from completion.drafts.copyspec import CopySpec
 from completion.drafts.ngram import NGramModel
 from completion.drafts.superposed import SuperposedDrafter
-from completion.layout import Layout, Segments, choose_layout, fim_segments, flatten, segment_edits
+from completion.layout import FimTokens, Layout, Segments, choose_layout, fim_segments, flatten, segment_edits
 from completion.models import ModelError
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
@@ -108,10 +108,10 @@ class Engine:
                  loaded: models.LoadedModel | None = None) -> None:
         """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in."""
         self.settings = settings
-        self.loaded = loaded or models.load(settings, progress)
-        self.runner = ModelRunner(self.loaded, settings.kernels)
-        self.vocab = Vocabulary(self.loaded.tokenizer)
-        self.layout = _layout(settings, self.loaded)
+        loaded = loaded or models.load(settings, progress)
+        fim = models.fim_tokens(loaded.tokenizer)
+        self.layout = _layout(settings, fim, loaded)
+        self._adopt(loaded, fim, settings)
         self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
@@ -121,9 +121,13 @@ class Engine:
                          "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0,
                          "forwards": 0, "tokensGenerated": 0}
 
-    @property
-    def info(self) -> dict:
-        return self.loaded.info()
+    def _adopt(self, loaded: models.LoadedModel, fim: FimTokens | None, settings: Settings) -> None:
+        """Use ``loaded``: its runner and vocabulary, and what is looked up once per model rather than per
+        request (FIM token ids, the facts of ``info`` that ``kvcomplete/stats`` reports)."""
+        self.loaded, self.fim = loaded, fim
+        self.runner = ModelRunner(loaded, settings.kernels)
+        self.vocab = Vocabulary(loaded.tokenizer)
+        self.info = loaded.info()
 
     @property
     def edit_mode(self) -> EditMode:
@@ -212,8 +216,7 @@ class Engine:
             session = self._session(doc, mirror.tokens, coalesce(doc.pending))
             return session, self._prompt(mirror.tokens, length, healed)
         before = mirror.tokens[:length]
-        segments = fim_segments(self.layout, models.fim_tokens(self.loaded.tokenizer), before,
-                                self._tokens_after(mirror, offset))
+        segments = fim_segments(self.layout, self.fim, before, self._tokens_after(mirror, offset))
         tokens = flatten(segments)
         session = self._session(doc, tokens, segment_edits(doc.segments, segments) if doc.segments else ())
         doc.segments = segments
@@ -316,10 +319,10 @@ class Engine:
         reload = (settings.model, settings.device, settings.dtype) != (
             self.settings.model, self.settings.device, self.settings.dtype)
         loaded = models.load(settings) if reload else self.loaded
-        layout = _layout(settings, loaded)  # may refuse the settings: nothing has changed yet
+        fim = models.fim_tokens(loaded.tokenizer) if reload else self.fim
+        layout = _layout(settings, fim, loaded)  # may refuse the settings: nothing has changed yet
         if reload:
-            self.loaded, self.vocab = loaded, Vocabulary(loaded.tokenizer)
-            self.runner = ModelRunner(loaded, settings.kernels)
+            self._adopt(loaded, fim, settings)
         else:
             self.runner.use_kernels(settings.kernels)
         previous, self.settings = self.settings, settings
@@ -330,9 +333,9 @@ class Engine:
                 self._track(doc)
 
 
-def _layout(settings: Settings, loaded: models.LoadedModel) -> Layout:
+def _layout(settings: Settings, fim: FimTokens | None, loaded: models.LoadedModel) -> Layout:
     try:
-        return choose_layout(settings.fim_layout, models.fim_tokens(loaded.tokenizer), loaded.model.config.model_type)
+        return choose_layout(settings.fim_layout, fim, loaded.model.config.model_type)
     except ValueError as error:
         raise ModelError(str(error)) from None
 
