@@ -233,11 +233,15 @@ class LiveView:
         self.console.print(Panel("\n".join(summary_lines(summary)), title="summary", expand=False))
 
     def _changed(self) -> None:
-        """Redraw now, or once REDRAW_S has passed since the last redraw: events can come faster than that."""
+        """Redraw now, or once REDRAW_S has passed since the last redraw: events can come faster than that.
+        A redraw already scheduled shows this event too; drawing now as well would draw twice when the timer
+        is due but has not run yet."""
+        if self._pending is not None:
+            return
         wait = self._drawn_at + REDRAW_S - time.monotonic()
         if wait <= 0:
             self._draw()
-        elif self._pending is None:
+        else:
             self._pending = asyncio.get_running_loop().call_later(wait, self._draw)
 
     def _draw(self) -> None:
