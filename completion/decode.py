@@ -1,5 +1,8 @@
 """Decoding k suggestions in lockstep, speculatively: one forward per step verifies a whole token tree.
 
+A ``Decoding`` advances one step at a time, so a request can stop at its latency budget and background
+work can carry the same decoding on later (same branches, same scratch).
+
 The prompt's last token is run once more into scratch to get the next-token distribution; its k best
 tokens start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
 unfinished branch's newest token as a root with its drafts below, runs one forward over it, and accepts
@@ -22,7 +25,8 @@ from completion.budget import SpeculationBudget
 from completion.kv_store import KVStore
 from completion.runner import ModelRunner
 from completion.stops import StopRule
-from completion.tree import TokenTree, build_tree
+from completion.tree import build_tree
+from completion.verify import accept_path
 from completion.vocab import Vocabulary
 
 SHARED = -1  # scratch slot every branch sees (the prompt's re-run last token)
@@ -45,6 +49,7 @@ class Branch:
     logprob: float = 0.0
     done: bool = False
     text: str = ""
+    generated: bytes = b""  # the tokens' bytes, kept as they grow (no re-decoding of the whole branch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,71 +177,96 @@ class Decoder:
         self.owners = [DEAD if owner == SUPERPOSED else owner for owner in self.owners]
 
 
-@torch.inference_mode()
-def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
-           max_tokens: int, cancelled: Callable[[], bool] = lambda: False, drafting: Drafting | None = None,
-           budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:
-    """Up to ``k`` suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``."""
-    decoder = Decoder(runner, store, prompt, cancelled, budget)
-    first = decoder.start()
-    starts = distinct_starts(choose(first, vocab, prompt.healed, 4 * k), vocab, prompt.healed, k)
-    branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
-    for branch, token in zip(branches, starts):
-        _extend(branch, token, float(first[token]), vocab, stop, prompt.healed, max_tokens)
-    if drafting is not None:
-        drafting.start(first, branches, prompt, decoder.superposed_step)
-        decoder.end_superposed()
-    while active := [b for b in branches if not b.done]:
+class Decoding:
+    """One request's k suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``.
+
+    Construction runs the prompt's last token and starts the branches; each ``step`` is one tree forward
+    that accepts what the model confirms. Nothing is committed to the document's cache.
+    """
+
+    @torch.inference_mode()
+    def __init__(self, runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule,
+                 k: int, max_tokens: int, cancelled: Callable[[], bool] = lambda: False,
+                 drafting: Drafting | None = None, budget: SpeculationBudget | None = None) -> None:
+        self.prompt, self.vocab, self.stop, self.max_tokens = prompt, vocab, stop, max_tokens
+        self.drafting, self.budget = drafting, budget
+        self.decoder = Decoder(runner, store, prompt, cancelled, budget)
+        first = self.decoder.start()
+        starts = distinct_starts(choose(first, vocab, prompt.healed, 4 * k), vocab, prompt.healed, k)
+        self.branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
+        for branch, token in zip(self.branches, starts):
+            self._extend(branch, token, float(first[token]))
+        if drafting is not None:
+            drafting.start(first, self.branches, prompt, self.decoder.superposed_step)
+            self.decoder.end_superposed()
+
+    @property
+    def stats(self) -> DecodeStats:
+        return self.decoder.stats
+
+    @property
+    def done(self) -> bool:
+        return all(branch.done for branch in self.branches)
+
+    def run(self, cancelled: Callable[[], bool], until: Callable[[], bool] = lambda: False,
+            max_steps: int | None = None) -> None:
+        """Step until every branch is done, ``until()`` (checked between steps) says stop, or ``max_steps``;
+        ``cancelled()`` raises Cancelled at the next step boundary."""
+        self.decoder.cancelled = cancelled
+        steps = 0
+        while not self.done and not until() and (max_steps is None or steps < max_steps):
+            self.step()
+            steps += 1
+
+    @torch.inference_mode()
+    def step(self) -> None:
+        """One forward over the tree of every unfinished branch's newest token and its drafts."""
+        active = [b for b in self.branches if not b.done]
+        drafting, budget, prompt = self.drafting, self.budget, self.prompt
         drafts = [drafting.propose(b, prompt) if drafting is not None and not b.pending else [] for b in active]
         size = budget.tree_size(len(active)) if budget is not None else len(active)
         tree = build_tree([(b.index, b.tokens[-1]) for b in active], drafts, max(size, len(active)))
         by_index = {b.index: b for b in active}
         positions = [prompt.last_position + len(by_index[tree.branches[node]].tokens) + tree.depths[node]
                      for node in range(len(tree))]
-        logprobs = decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
+        logprobs = self.decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
         kept: list[int] = []
         for root, branch in enumerate(active):  # roots are the first nodes, in branch order
-            kept += accept(tree, root, logprobs, branch, vocab, stop, prompt.healed, max_tokens)
-        decoder.keep(sorted(kept), tree.branches)
+            kept += accept_path(tree, root, logprobs, branch, self._choose, self._extend)
+        self.decoder.keep(sorted(kept), tree.branches)
         proposed, accepted = len(tree) - len(active), len(kept) - len(active)
-        decoder.stats.draft_tokens_proposed += proposed
-        decoder.stats.draft_tokens_accepted += accepted
+        self.stats.draft_tokens_proposed += proposed
+        self.stats.draft_tokens_accepted += accepted
         if budget is not None:
             budget.record_acceptance(proposed, accepted)
         if drafting is not None:
             drafting.observe(proposed, accepted)
-    return branches, decoder.stats
+
+    def _choose(self, logprobs: torch.Tensor, branch: Branch) -> int:
+        return choose(logprobs, self.vocab, branch.pending, 1)[0]
+
+    def _extend(self, branch: Branch, token: int, logprob: float) -> None:
+        """Append ``token`` and decide whether the branch is finished."""
+        branch.tokens.append(token)
+        branch.logprob += logprob
+        piece = self.vocab.bytes_of[token]
+        branch.pending = branch.pending[len(piece):] if len(piece) < len(branch.pending) else b""
+        if token in self.vocab.special_ids:  # EOS and friends: not document text
+            branch.tokens.pop()
+            branch.done = True
+        else:
+            branch.generated += piece
+        healed = self.prompt.healed
+        text = branch.generated[len(healed):].decode("utf-8", errors="ignore") if not branch.pending else ""
+        end = self.stop.end_of(text)
+        branch.text = self.stop.finish(text if end is None else text[:end])
+        branch.done = branch.done or end is not None or len(branch.tokens) >= self.max_tokens
 
 
-def accept(tree: TokenTree, root: int, logprobs: torch.Tensor, branch: Branch, vocab: Vocabulary,
-           stop: StopRule, healed: bytes, max_tokens: int) -> list[int]:
-    """Greedy acceptance: from ``root``, take the model's own next token (healing-constrained argmax);
-    while that token is a child in the tree, move there and repeat. Every token taken (the last one is
-    the bonus) extends the branch; returns the tree nodes on the accepted path, root included."""
-    path, node = [root], root
-    while not branch.done:
-        token = choose(logprobs[node], vocab, branch.pending, 1)[0]
-        _extend(branch, token, float(logprobs[node, token]), vocab, stop, healed, max_tokens)
-        child = tree.children[node].get(token)
-        if child is None or branch.done:
-            break
-        path.append(child)
-        node = child
-    return path
-
-
-def _extend(branch: Branch, token: int, logprob: float, vocab: Vocabulary, stop: StopRule, healed: bytes,
-            max_tokens: int) -> None:
-    """Append ``token`` and decide whether the branch is finished."""
-    branch.tokens.append(token)
-    branch.logprob += logprob
-    piece = vocab.bytes_of[token]
-    branch.pending = branch.pending[len(piece):] if len(piece) < len(branch.pending) else b""
-    if token in vocab.special_ids:  # EOS and friends: not document text
-        branch.tokens.pop()
-        branch.done = True
-    generated = vocab.to_bytes(branch.tokens)
-    text = generated[len(healed):].decode("utf-8", errors="ignore") if not branch.pending else ""
-    end = stop.end_of(text)
-    branch.text = stop.finish(text if end is None else text[:end])
-    branch.done = branch.done or end is not None or len(branch.tokens) >= max_tokens
+def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
+           max_tokens: int, cancelled: Callable[[], bool] = lambda: False, drafting: Drafting | None = None,
+           budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:
+    """Decode to the end: up to ``k`` suggestions (branch 0 = greedy) and what it took."""
+    decoding = Decoding(runner, store, prompt, vocab, stop, k, max_tokens, cancelled, drafting, budget)
+    decoding.run(cancelled)
+    return decoding.branches, decoding.stats

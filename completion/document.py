@@ -149,22 +149,3 @@ class Document:
         new_ends = list(accumulate((len(self.vocab.bytes_of[t]) for t in inserted), initial=self.token_start(start)))[1:]
         self._ends[start:] = new_ends + [end + shift for end in self._ends[stop:]]
         return TokenEdit(start=start, deleted=stop - start, inserted=tuple(inserted))
-
-
-def coalesce(edits: list[TokenEdit]) -> list[TokenEdit]:
-    """Merge consecutive edits that touch (typing, backspacing) so the cache does one update for them.
-
-    Each edit is in the coordinates left by the one before it; an edit starting inside or at the end of
-    the previous edit's inserted tokens folds into it.
-    """
-    merged: list[TokenEdit] = []
-    for edit in edits:
-        if merged and merged[-1].start <= edit.start <= merged[-1].start + len(merged[-1].inserted):
-            last = merged[-1]
-            into = edit.start - last.start
-            overflow = max(0, edit.start + edit.deleted - (last.start + len(last.inserted)))
-            inserted = last.inserted[:into] + edit.inserted + last.inserted[min(len(last.inserted), into + edit.deleted):]
-            merged[-1] = TokenEdit(last.start, last.deleted + overflow, inserted)
-        else:
-            merged.append(edit)
-    return merged

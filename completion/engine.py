@@ -1,50 +1,46 @@
-"""The engine: documents, their KV sessions, and completion requests. Owned by ONE worker thread.
+"""The engine: documents, their KV caches, completion requests and idle-time work. Owned by ONE thread.
 
-A request reads in a few lines: bring the document's cache up to date (coalesced token edits, PIE),
-refresh it if too stale, build the healed prompt and stop rule, decode k suggestions.
+A request is: bring the document's cache to the prompt's tokens (PIE edits) → decode k suggestions,
+speculatively, until they end or the latency budget is spent → answer. What a request leaves unfinished,
+and the cache work that no request should wait for (the encode of a newly opened window, growing a window,
+staleness refreshes, prefetching after an accept), ``background_step`` does in small pre-emptible chunks
+whenever the owning thread has nothing else to do.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from completion import models
-from completion.config import Settings
-from completion.decode import Cancelled, Prompt, decode
 from completion.budget import SpeculationBudget
-from completion.document import Document, TextChange, TokenEdit, coalesce
+from completion.config import Settings
+from completion.decode import Cancelled, Decoding
+from completion.document import TextChange
+from completion.documents import (Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument,
+                                  completable)
 from completion.drafts.copyspec import CopySpec
 from completion.drafts.ngram import NGramModel
 from completion.drafts.superposed import SuperposedDrafter
-from completion.layout import FimTokens, Layout, Segments, choose_layout, fim_segments, flatten, segment_edits
+from completion.layout import FimTokens, Layout, choose_layout
 from completion.models import ModelError
+from completion.prompt import PromptBuilder, Target
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
 from completion.speculation import RequestDrafts
+from completion.stats import EngineStats
 from completion.stops import StopRule
 from completion.syntax import context_at, language_of
 from completion.vocab import Vocabulary
+from completion.window import Window, WindowPolicy
 
 DRAFTERS = ("copy", "superposed")
 SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
+BACKGROUND_CHUNK = 128  # tokens encoded per background step: what a request arriving meanwhile may wait for
+POSITION_MARGIN = 192  # positions kept free past the window for suggestions and their draft trees
 
 __all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
-
-
-class UnknownDocument(KeyError):
-    """A request named a document that is not open."""
-
-    def __str__(self) -> str:
-        return f"document not open: {self.args[0]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    text: str  # inserted at the cursor
-    logprob: float
 
 
 @dataclass(slots=True)
@@ -52,55 +48,7 @@ class Completion:
     suggestions: list[Suggestion]
     timings_ms: dict[str, float] = field(default_factory=dict)
     reason: str | None = None  # why there are none, when that is not the model's choice
-
-
-@dataclass(slots=True)
-class OpenDocument:
-    """An open document; ``mirror`` is None for binary or too large ones (text tracked, never completed)."""
-
-    uri: str
-    text: str
-    language: str | None
-    mirror: Document | None = None
-    session: Session | None = None
-    pending: list[TokenEdit] = field(default_factory=list)
-    segments: Segments = ()  # a FIM layout's prompt as the session holds it
-    skip_reason: str | None = None
-    indexed_version: int = -1  # mirror version last given to the drafters' indexes
-    shown: Shown | None = None  # the last suggestions, for type-along
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """Suggestions as shown: the text around the cursor then, to recognise typing along one of them."""
-
-    before: str
-    after: str
-    suggestions: tuple[Suggestion, ...]
-
-    def continued(self, before: str, after: str) -> list[Suggestion]:
-        """The rest of each suggestion the user has been typing along (empty when they left them)."""
-        if after != self.after or not before.startswith(self.before):
-            return []
-        typed = before[len(self.before):]
-        return [Suggestion(s.text[len(typed):], s.logprob) for s in self.suggestions
-                if s.text.startswith(typed) and len(s.text) > len(typed)]
-
-
-def completable(text: str, settings: Settings) -> str | None:
-    """Why a document gets no completions (binary, not Unicode, too large), or None."""
-    if "\x00" in text:
-        return "binary file"
-    if text.isascii():  # the common case, without encoding a large text on every keystroke
-        size = len(text)
-    else:
-        try:
-            size = len(text.encode("utf-8"))
-        except UnicodeEncodeError:
-            return "not valid Unicode text"
-    if size > settings.max_file_bytes:
-        return f"larger than maxFileBytes ({settings.max_file_bytes})"
-    return None
+    partial: bool = False  # cut at the latency budget: background work goes on with it
 
 
 class Engine:
@@ -112,14 +60,13 @@ class Engine:
         fim = models.fim_tokens(loaded.tokenizer)
         self.layout = _layout(settings, fim, loaded)
         self._adopt(loaded, fim, settings)
-        self.documents: OrderedDict[str, OpenDocument] = OrderedDict()  # least recently used first
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
         self.budget = SpeculationBudget()
         self.drafters = set(DRAFTERS)  # which drafters speculation uses (benchmarks compare subsets)
-        self.counters = {"editsApplied": 0, "pieUpdates": 0, "fullEncodes": 0, "draftTokensProposed": 0,
-                         "draftTokensAccepted": 0, "accepts": 0, "evictions": 0, "refreshes": 0,
-                         "forwards": 0, "tokensGenerated": 0}
+        self.statistics = EngineStats()
+        # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
+        self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
 
     def _adopt(self, loaded: models.LoadedModel, fim: FimTokens | None, settings: Settings) -> None:
         """Use ``loaded``: its runner and vocabulary, and what is looked up once per model rather than per
@@ -128,6 +75,22 @@ class Engine:
         self.runner = ModelRunner(loaded, settings.kernels)
         self.vocab = Vocabulary(loaded.tokenizer)
         self.info = loaded.info()
+        self.documents = Documents(self.vocab, settings.max_file_bytes)
+        self._build_prompts()
+
+    def _build_prompts(self) -> None:
+        tokenizer = self.loaded.tokenizer
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        self.window_policy = WindowPolicy(self.window_tokens())
+        self.prompts = PromptBuilder(self.vocab, start, self.layout, self.fim, self.window_policy)
+        self.info = {**self.info, "contextTokens": self.window_policy.budget}
+
+    def window_tokens(self) -> int:
+        """The document window's size: the setting, within the model's trained positions and the KV budget."""
+        trained = getattr(self.loaded.config, "max_position_embeddings", None) or self.settings.context_tokens
+        per_token = self.runner.new_store(1).nbytes()
+        fits = self.settings.kv_budget_mb * 2**20 // per_token
+        return max(128, min(self.settings.context_tokens, trained - self.settings.max_tokens - POSITION_MARGIN, fits))
 
     @property
     def edit_mode(self) -> EditMode:
@@ -135,154 +98,124 @@ class Engine:
 
     # -- documents -------------------------------------------------------------------------------------
     def open(self, uri: str, text: str, language_id: str | None = None) -> None:
-        self.documents[uri] = OpenDocument(uri=uri, text=text, language=language_of(uri, language_id))
-        self._track(self.documents[uri])
-
-    def _track(self, doc: OpenDocument) -> None:
-        """(Re)build the token mirror, or drop it when the text is not completable."""
-        doc.skip_reason = completable(doc.text, self.settings)
-        doc.mirror = None if doc.skip_reason else Document(self.vocab, doc.text)
-        doc.session, doc.pending, doc.segments = None, [], ()
+        self.documents.open(uri, text, language_of(uri, language_id))
 
     def change(self, uri: str, changes: Sequence[TextChange]) -> None:
-        doc = self._get(uri)
-        for change in changes:
-            if not 0 <= change.start <= change.end <= len(doc.text):
-                raise ValueError(f"change [{change.start}, {change.end}) is outside {uri} (length {len(doc.text)})")
-            doc.text = doc.text[: change.start] + change.text + doc.text[change.end:]
-            self.counters["editsApplied"] += 1
-            if doc.mirror is not None and completable(change.text, self.settings) is None:
-                edit = doc.mirror.apply(change)
-                if edit is not None and doc.session is not None and self.layout is Layout.LEFT_TO_RIGHT:
-                    doc.pending.append(edit)
-            else:
-                doc.mirror = None
-        if doc.mirror is None or completable(doc.text, self.settings) is not None:
-            self._track(doc)
+        self.statistics.count("editsApplied", self.documents.change(uri, changes))
 
     def close(self, uri: str) -> None:
-        if self.documents.pop(uri, None) is not None:
+        if self.documents.close(uri) is not None:
             self.copyspec.remove_source(uri)
             self.ngram.remove_source(uri)
 
+    def text(self, uri: str) -> str:
+        return self.documents[uri].text
+
     def index_file(self, key: str, text: str) -> None:
         """Add a workspace file (not open) to the drafters' sources: CopySpec matches and n-gram counts."""
-        if completable(text, self.settings) is None:
+        if completable(text, self.settings.max_file_bytes) is None:
             tokens = self.vocab.encode(text)
             self.copyspec.set_source(key, tokens)
             self.ngram.set_source(key, tokens)
 
-    def _index_open_documents(self) -> None:
-        """Give the drafters every open document's current tokens (only those that changed)."""
-        for doc in self.documents.values():
-            if doc.mirror is not None and doc.indexed_version != doc.mirror.version:
-                self.copyspec.set_source(doc.uri, doc.mirror.tokens)
-                self.ngram.set_source(doc.uri, doc.mirror.tokens)
-                doc.indexed_version = doc.mirror.version
-
-    def text(self, uri: str) -> str:
-        return self._get(uri).text
-
-    def _get(self, uri: str) -> OpenDocument:
-        if uri not in self.documents:
-            raise UnknownDocument(uri)
-        return self.documents[uri]
-
     def accept(self, uri: str, accepted_text: str) -> None:
-        """A suggestion (or part of it) the user accepted; the coming didChange carries the text itself."""
-        self._get(uri)
-        self.counters["accepts"] += 1
+        """A suggestion (or part of it) was accepted: once the editor's insertion arrives, decode what comes
+        next in the background (prefetch), so the next ghost text is ready before it is asked for."""
+        doc = self.documents[uri]
+        self.statistics.count("accepts")
+        if self.settings.prefetch and doc.shown is not None and doc.cursor is not None:
+            doc.prefetch = (doc.text[: doc.cursor], accepted_text)
 
-    # -- cache -----------------------------------------------------------------------------------------
-    def _session(self, doc: OpenDocument, tokens: list[int], edits: Sequence[TokenEdit]) -> Session:
-        """The document's session caching ``tokens``: new, or updated by ``edits`` (one PIE update each)."""
-        if doc.session is None:
-            doc.session = Session(self.runner, tokens, self.edit_mode)
-            self.counters["fullEncodes"] += 1
-            self._enforce_budget(keep=doc.uri)
-        else:
-            for edit in edits:
-                doc.session.apply(edit)
-                self.counters["pieUpdates" if self.settings.pie else "fullEncodes"] += 1
-        doc.pending = []
-        assert doc.session.tokens == tokens, "KV session out of step with the document"
+    # -- the cache -------------------------------------------------------------------------------------
+    def _update_cache(self, doc: OpenDocument, target: Target, limit: int | None = None) -> Session:
+        """Bring the document's session to ``target`` (all of it, or about ``limit`` tokens of the way)."""
+        new = doc.session is None
+        if new:
+            doc.session = Session(self.runner, (), self.edit_mode)
+        elif doc.window is None or target.window.start != doc.window.start:
+            self.statistics.count("windowPlacements")
+        doc.continuation = None  # the scratch it decoded in is about to be overwritten
+        edits = doc.session.sync(target.tokens, limit)
+        self.statistics.count("fullEncodes" if new or not self.settings.pie else "pieUpdates", 1 if new else edits)
+        doc.window = _held_window(doc.session.tokens, target)
+        doc.visible_slots = target.prompt.prefix_len + 1
+        self.statistics.count("evictions", self.documents.evict_over(self.settings.kv_budget_mb * 2**20, doc.uri))
         return doc.session
-
-    def _prepare(self, doc: OpenDocument, offset: int) -> tuple[Session, Prompt]:
-        """The session brought up to date for a request at ``offset``, and the prompt it holds."""
-        mirror = doc.mirror
-        length, healed = self._healed_prompt(mirror, offset)
-        if self.layout is Layout.LEFT_TO_RIGHT:
-            session = self._session(doc, mirror.tokens, coalesce(doc.pending))
-            return session, self._prompt(mirror.tokens, length, healed)
-        before = mirror.tokens[:length]
-        segments = fim_segments(self.layout, self.fim, before, self._tokens_after(mirror, offset))
-        tokens = flatten(segments)
-        session = self._session(doc, tokens, segment_edits(doc.segments, segments) if doc.segments else ())
-        doc.segments = segments
-        return session, Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
-                               healed=healed, context=tuple(before))
-
-    def _tokens_after(self, mirror: Document, offset: int) -> list[int]:
-        """The tokens of the text after the cursor: the document's, but the cut token re-tokenized."""
-        index, partial = mirror.split_at(offset)
-        if not partial:
-            return mirror.tokens[index:]
-        rest, index = self.vocab.bytes_of[mirror.tokens[index]][len(partial):], index + 1
-        while True:  # a token may end inside a character that the next token completes
-            try:
-                return self.vocab.encode(rest.decode("utf-8")) + mirror.tokens[index:]
-            except UnicodeDecodeError:
-                rest, index = rest + self.vocab.bytes_of[mirror.tokens[index]], index + 1
-
-    def _enforce_budget(self, keep: str) -> None:
-        """Evict the least recently used documents' caches while the total is over kvBudgetMB."""
-        budget = self.settings.kv_budget_mb * 2**20
-        for doc in list(self.documents.values()):
-            total = sum(d.session.nbytes() for d in self.documents.values() if d.session is not None)
-            if total <= budget:
-                return
-            if doc.uri != keep and doc.session is not None:
-                doc.session, doc.pending, doc.segments = None, [], ()
-                self.counters["evictions"] += 1
 
     # -- completion ------------------------------------------------------------------------------------
     def complete(self, uri: str, offset: int, k: int | None = None, max_tokens: int | None = None,
-                 cancelled: Callable[[], bool] = lambda: False) -> Completion:
-        doc = self._get(uri)
+                 cancelled: Callable[[], bool] = lambda: False, budget_ms: float = 0) -> Completion:
+        """Up to ``k`` suggestions at character ``offset``, as soon as they are finished; with ``budget_ms``
+        (the server passes latencyBudgetMs) by then at the latest, cut where decoding got to, once the first
+        suggestion has some text. ``background_step`` then goes on with them."""
+        started = time.perf_counter()
+        doc = self.documents.touch(uri)
         if not 0 <= offset <= len(doc.text):
             raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
         if doc.skip_reason:
             return Completion([], reason=doc.skip_reason)
-        self.documents.move_to_end(uri)
-        started = time.perf_counter()
+        k = k or self.settings.suggestions
         before, after = doc.text[:offset], doc.text[offset:]
+        doc.cursor = offset
+        continuation = doc.continuation
+        if continuation is not None and (continuation.before, continuation.after, continuation.k) == (before, after, k):
+            self.statistics.count("continued")
+            return self._decode(doc, continuation.decoding, started, {}, cancelled, budget_ms)
         if doc.shown is not None and (rest := doc.shown.continued(before, after)):
-            return Completion(rest[: k or self.settings.suggestions], {"type_along": _ms_since(started), "total": _ms_since(started)})
-        timings: dict[str, float] = {}
-        session, prompt = self._prepare(doc, offset)
-        if session.stale_count(prompt.prefix_len + 1) > self.settings.stale_budget:
-            session.refresh()
-            self.counters["refreshes"] += 1
-        timings["cache_update"] = _ms_since(started)
-        stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
+            self.statistics.time("firstAnswer", _ms_since(started))
+            return Completion(rest[:k], {"type_along": _ms_since(started), "total": _ms_since(started)})
+        target = self.prompts.target(doc, offset, self._context(doc))
+        self._update_cache(doc, target)
+        timings = {"cache_update": _ms_since(started)}
+        self.statistics.time("cacheUpdate", timings["cache_update"])
+        decoding = self._start_decoding(doc, target, offset, k, max_tokens, cancelled)
+        doc.continuation = Continuation(decoding, before, after, k, started)
+        return self._decode(doc, decoding, started, timings, cancelled, budget_ms)
+
+    def _decode(self, doc: OpenDocument, decoding: Decoding, started: float, timings: dict[str, float],
+                cancelled: Callable[[], bool], budget_ms: float) -> Completion:
+        """Run ``decoding`` to its end or the latency budget, and answer with where it got to."""
         decode_started = time.perf_counter()
-        count = k or self.settings.suggestions
-        drafting = self._drafting(doc, count) if self.settings.speculation and self.drafters else None
-        branches, stats = decode(self.runner, session.store, prompt, self.vocab, stop, count,
-                                 max_tokens or self.settings.max_tokens, cancelled, drafting,
-                                 self.budget if drafting else None)
+        deadline = started + budget_ms / 1000 if budget_ms else float("inf")
+        decoding.run(cancelled, until=lambda: time.perf_counter() >= deadline and bool(decoding.branches[0].text))
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)
-        self.counters["draftTokensProposed"] += stats.draft_tokens_proposed
-        self.counters["draftTokensAccepted"] += stats.draft_tokens_accepted
-        self.counters["forwards"] += stats.forwards
-        self.counters["tokensGenerated"] += sum(len(branch.tokens) for branch in branches)
+        self.statistics.time("decode", timings["decode"])
+        self.statistics.time("firstAnswer", timings["total"])
+        suggestions = self._show(doc, decoding)
+        if not decoding.done:
+            self.statistics.count("partialAnswers")
+        return Completion(suggestions, timings, partial=not decoding.done)
+
+    def _start_decoding(self, doc: OpenDocument, target: Target, offset: int, k: int, max_tokens: int | None,
+                        cancelled: Callable[[], bool]) -> Decoding:
+        stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
+        drafting = self._drafting(doc, k) if self.settings.speculation and self.drafters else None
+        return Decoding(self.runner, doc.session.store, target.prompt, self.vocab, stop, k,
+                        max_tokens or self.settings.max_tokens, cancelled, drafting, self.budget if drafting else None)
+
+    def _show(self, doc: OpenDocument, decoding: Decoding) -> list[Suggestion]:
+        """The decoding's suggestions as they stand; remembered for type-along. A finished decoding also
+        counts its work and becomes history for CopySpec."""
+        continuation = doc.continuation
+        suggestions = _distinct(decoding.branches)
+        if continuation is not None and continuation.decoding is decoding:
+            doc.shown = Shown(continuation.before, continuation.after, tuple(suggestions))
+            if decoding.done:
+                doc.continuation = None
+                self.statistics.time("finalSuggestion", _ms_since(continuation.started))
+        if decoding.done:
+            self._record(decoding)
+        return suggestions
+
+    def _record(self, decoding: Decoding) -> None:
+        stats, branches = decoding.stats, decoding.branches
+        self.statistics.count("draftTokensProposed", stats.draft_tokens_proposed)
+        self.statistics.count("draftTokensAccepted", stats.draft_tokens_accepted)
+        self.statistics.count("forwards", stats.forwards)
+        self.statistics.count("tokensGenerated", sum(len(branch.tokens) for branch in branches))
         for branch in branches:  # with a little context before it, so a later request can match into it
-            self.copyspec.add_suggestion(prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
-        suggestions = _distinct(branches)
-        doc.shown = Shown(before, after, tuple(suggestions))
-        return Completion(suggestions, timings)
+            self.copyspec.add_suggestion(decoding.prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
 
     def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts:
         self._index_open_documents()
@@ -290,29 +223,95 @@ class Engine:
         superposed = SuperposedDrafter(self.ngram, k=k) if k > 1 and "superposed" in self.drafters else None
         return RequestDrafts(copy, superposed, self.vocab, self.runner.embed, doc.uri)
 
-    def _healed_prompt(self, mirror: Document, offset: int) -> tuple[int, bytes]:
-        """Token healing: the prompt ends at the last token boundary before the cursor, minus one token.
+    def _index_open_documents(self) -> None:
+        """Give the drafters every open document's current tokens (only those that changed)."""
+        for doc in self.documents:
+            if doc.mirror is not None and doc.indexed_version != doc.mirror.version:
+                self.copyspec.set_source(doc.uri, doc.mirror.tokens)
+                self.ngram.set_source(doc.uri, doc.mirror.tokens)
+                doc.indexed_version = doc.mirror.version
 
-        The cursor's token may merge with what comes next (newline + indentation, a half-typed word), so
-        the prompt backs off and the suggestion must first reproduce the removed bytes.
+    def _context(self, doc: OpenDocument) -> tuple[int, ...]:
+        """The cross-file context segment in front of the document (none yet)."""
+        return ()
+
+    # -- background work -------------------------------------------------------------------------------
+    def background_step(self) -> bool:
+        """One small piece of idle-time work for the most recently used document; False when there is none.
+
+        In order: carry on an unfinished decoding (what the user is waiting for), start the prefetch after
+        an accept, encode the window's missing tokens, refresh stale ones. Each piece is one forward of at
+        most a tree or BACKGROUND_CHUNK tokens, so a request waits for at most that.
         """
-        index, partial = mirror.split_at(offset)
-        if not partial and index > 0 and mirror.tokens[index - 1] not in self.vocab.special_ids:
-            index -= 1
-            partial = self.vocab.bytes_of[mirror.tokens[index]]
-        return index, partial
+        doc = next((d for d in reversed(list(self.documents)) if d.mirror is not None), None)
+        if doc is None:
+            return False
+        try:
+            for work in (self._continue_decoding, self._prefetch, self._grow_window, self._refresh):
+                if work(doc):
+                    self.statistics.count("backgroundSteps")
+                    return True
+        except Exception:
+            doc.drop_cache()  # whatever state the failure left, the next request rebuilds the cache
+            raise
+        return False
 
-    def _prompt(self, tokens: list[int], length: int, healed: bytes) -> Prompt:
-        if length == 0:  # nothing before the cursor: start from BOS (or EOS, the usual document separator)
-            start = self.loaded.tokenizer.bos_token_id
-            start = self.loaded.tokenizer.eos_token_id if start is None else start
-            return Prompt(prefix_len=0, last_token=start, last_position=0, healed=healed, context=(start,))
-        return Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1,
-                      healed=healed, context=tuple(tokens[:length]))
+    def _continue_decoding(self, doc: OpenDocument) -> bool:
+        continuation = doc.continuation
+        if continuation is None:
+            return False
+        continuation.decoding.run(cancelled=lambda: False, max_steps=1)
+        self._show(doc, continuation.decoding)
+        self.on_suggestions_changed(doc.uri, len(continuation.before))
+        return True
 
+    def _prefetch(self, doc: OpenDocument) -> bool:
+        """After an accept: once the editor's insertion has arrived, start decoding at the new cursor."""
+        if doc.prefetch is None or doc.shown is None:
+            return False
+        before, accepted = doc.prefetch
+        expected, after = before + accepted, doc.shown.after
+        if doc.text != expected + after:
+            if doc.text != before + after:  # the text moved on some other way: nothing to prefetch
+                doc.prefetch = None
+            return False  # else the accept's insertion has not arrived yet
+        doc.prefetch = None
+        offset = len(expected)
+        target = self.prompts.target(doc, offset, self._context(doc))
+        self._update_cache(doc, target)
+        k, doc.cursor = self.settings.suggestions, offset
+        doc.continuation = Continuation(self._start_decoding(doc, target, offset, k, None, lambda: False),
+                                        expected, after, k, time.perf_counter())
+        self.statistics.count("prefetches")
+        return True
+
+    def _grow_window(self, doc: OpenDocument) -> bool:
+        """Encode the next chunk of the window's tokens that are not cached yet (after didOpen, a jump)."""
+        if doc.continuation is not None:
+            return False
+        offset = min(doc.cursor or 0, len(doc.text))
+        target = self.prompts.target(doc, offset, self._context(doc), full=True)
+        if doc.session is not None and doc.session.tokens == target.tokens:
+            return False
+        self._update_cache(doc, target, limit=BACKGROUND_CHUNK)
+        return True
+
+    def _refresh(self, doc: OpenDocument) -> bool:
+        """Re-encode the next chunk of stale tokens (keys and values computed before an edit in front of
+        them), when there are any before the cursor or more than the stale budget in all."""
+        session = doc.session
+        if session is None or doc.continuation is not None or session.stale_count() == 0:
+            return False
+        if session.stale_count(doc.visible_slots) == 0 and session.stale_count() <= self.settings.stale_budget:
+            return False
+        session.refresh(limit=BACKGROUND_CHUNK)
+        self.statistics.count("refreshes")
+        return True
+
+    # -- state -----------------------------------------------------------------------------------------
     def stats(self) -> dict:
-        return {**self.counters, "tokensEncoded": self.runner.tokens_encoded,
-                "kvBytes": sum(d.session.nbytes() for d in self.documents.values() if d.session)}
+        return {**self.statistics.report(), "tokensEncoded": self.runner.tokens_encoded,
+                "kvBytes": self.documents.kv_bytes(), "contextTokens": self.window_policy.budget}
 
     def reconfigure(self, settings: Settings) -> None:
         """Apply new settings; the model is reloaded only when model, device or dtype changed."""
@@ -321,16 +320,30 @@ class Engine:
         loaded = models.load(settings) if reload else self.loaded
         fim = models.fim_tokens(loaded.tokenizer) if reload else self.fim
         layout = _layout(settings, fim, loaded)  # may refuse the settings: nothing has changed yet
-        if reload:
-            self._adopt(loaded, fim, settings)
-        else:
+        if not reload:
             self.runner.use_kernels(settings.kernels)
         previous, self.settings = self.settings, settings
-        if reload or layout is not self.layout or (previous.pie, previous.max_file_bytes) != (
-                settings.pie, settings.max_file_bytes):
-            self.layout = layout
-            for doc in self.documents.values():
-                self._track(doc)
+        documents = self.documents
+        if reload:
+            self._adopt(loaded, fim, settings)
+            for doc in documents:
+                self.open(doc.uri, doc.text, doc.language)
+        elif layout is not self.layout or (previous.pie, previous.max_file_bytes, previous.context_tokens) != (
+                settings.pie, settings.max_file_bytes, settings.context_tokens):
+            documents.max_file_bytes = settings.max_file_bytes
+            for doc in documents:
+                documents.track(doc)
+        self.layout = layout
+        self._build_prompts()
+
+
+def _held_window(tokens: list[int], target: Target) -> Window:
+    """The document tokens a session holding ``tokens`` has of ``target``'s window: all of it, or after a
+    partial update that appended to it (background growth) the part held so far."""
+    if tokens == target.tokens or target.tokens[: len(tokens)] != tokens:
+        return target.window
+    missing = len(target.tokens) - len(tokens)
+    return Window(target.window.start, max(target.window.start, target.window.end - missing))
 
 
 def _layout(settings: Settings, fim: FimTokens | None, loaded: models.LoadedModel) -> Layout:

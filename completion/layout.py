@@ -8,9 +8,8 @@ tokens, and the session then caches that whole prompt:
     SPM  <fim_prefix> <fim_suffix> after <fim_middle> before   → the suggestion follows ``before``
 
 (SPM as StarCoder was trained on it, the "SPM variant 2" of Bavarian et al. 2022.) A FIM prompt changes
-with the cursor, so it is not updated from the document's token edits but re-derived per request and
-diffed segment by segment against what the session holds; each changed stretch of a segment becomes one
-PIE edit. Typing at the cursor only appends to ``before``: in SPM that is the end of the prompt, so nothing
+with the cursor, so it is re-derived per request (completion/prompt.py) and diffed against what the session
+holds (completion/token_diff.py); each changed stretch becomes one PIE edit. Typing at the cursor only appends to ``before``: in SPM that is the end of the prompt, so nothing
 moves and nothing goes stale, while in PSM every keystroke moves (re-rotates) the whole ``after`` and
 leaves it stale. SPM pays on a cursor move instead: ``before`` then sits behind a changed ``after`` and
 goes stale. docs/benchmarks.md has the measured costs.
@@ -20,10 +19,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from os.path import commonprefix
 from typing import Sequence
 
-from completion.document import TokenEdit
 
 LAYOUT_SETTINGS = ("auto", "ltr", "psm", "spm")
 # Families whose published models were trained on SPM as well as PSM (StarCoder, StarCoder2).
@@ -70,19 +67,3 @@ def fim_segments(layout: Layout, fim: FimTokens, before: Sequence[int], after: S
 
 def flatten(segments: Segments) -> list[int]:
     return [token for segment in segments for token in segment]
-
-
-def segment_edits(old: Segments, new: Segments) -> list[TokenEdit]:
-    """Token edits turning ``flatten(old)`` into ``flatten(new)``: per segment, the stretch between their
-    common prefix and common suffix. Last first, so that each edit's indices hold when it is applied."""
-    if len(old) != len(new):
-        raise ValueError("segment_edits needs two prompts of the same layout")
-    edits = []
-    offset = 0
-    for was, now in zip(old, new):
-        head = len(commonprefix([was, now]))
-        tail = len(commonprefix([was[head:][::-1], now[head:][::-1]]))
-        if head + tail < max(len(was), len(now)):
-            edits.append(TokenEdit(offset + head, len(was) - head - tail, now[head: len(now) - tail]))
-        offset += len(was)
-    return edits[::-1]

@@ -11,12 +11,13 @@ reference) and NAIVE (move K/V without re-rotation: what PIE improves on, for me
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
 from completion.document import TokenEdit
 from completion.runner import ModelRunner
+from completion.token_diff import diff_tokens
 from kernels.rope_shift import rope_shift
 
 
@@ -26,24 +27,15 @@ class EditMode(enum.Enum):
     NAIVE = "naive"
 
 
-@dataclass(slots=True)
-class SessionStats:
-    pie_updates: int = 0
-    full_encodes: int = 0
-    refreshes: int = 0
-
-
 class Session:
     @torch.inference_mode()
-    def __init__(self, runner: ModelRunner, tokens: list[int], mode: EditMode = EditMode.PIE) -> None:
+    def __init__(self, runner: ModelRunner, tokens: Sequence[int] = (), mode: EditMode = EditMode.PIE) -> None:
         self.runner = runner
         self.mode = mode
-        self.stats = SessionStats()
         self.tokens: list[int] = []
         self.stale = torch.zeros(0, dtype=torch.bool)
         self.store = runner.new_store(max(256, len(tokens) + 64))
         self._encode_tail(0, list(tokens))
-        self.stats.full_encodes += 1
 
     # -- state -----------------------------------------------------------------------------------------
     @property
@@ -72,6 +64,21 @@ class Session:
         self.stale = stale
 
     # -- edits -----------------------------------------------------------------------------------------
+    def sync(self, target: Sequence[int], limit: int | None = None) -> int:
+        """Make the cache hold ``target``: the difference from the cached tokens, applied as edits.
+
+        With ``limit`` (background work in chunks) it stops once about ``limit`` tokens were encoded, an
+        edit's insertion cut there; calling again continues. Returns the number of edits applied.
+        """
+        applied, encoded = 0, 0
+        for edit in diff_tokens(self.tokens, target):
+            if limit is not None and encoded + len(edit.inserted) > limit:
+                self.apply(TokenEdit(edit.start, edit.deleted, edit.inserted[: max(1, limit - encoded)]))
+                return applied + 1
+            self.apply(edit)
+            applied, encoded = applied + 1, encoded + len(edit.inserted)
+        return applied
+
     @torch.inference_mode()
     def apply(self, edit: TokenEdit) -> None:
         """Bring the cache in line with ``edit`` (token indices of the text before the edit)."""
@@ -79,7 +86,6 @@ class Session:
         assert 0 <= start <= end <= self.length, (edit, self.length)
         if self.mode is EditMode.REENCODE:
             self._encode_tail(start, list(edit.inserted) + self.tokens[end:])
-            self.stats.full_encodes += 1
             return
         suffix = self.length - end
         new_end = start + len(edit.inserted)
@@ -97,7 +103,6 @@ class Session:
         self.tokens[start:end] = edit.inserted
         self.stale[new_end: new_end + suffix] = True
         self.stale[start:new_end] = False
-        self.stats.pie_updates += 1
 
     def _move_positions(self, first: int, count: int) -> None:
         """Slots [first, first+count) now sit at positions equal to their slot index: fix their keys."""
@@ -112,12 +117,16 @@ class Session:
                    backend=self.runner.kernel_backend)
 
     @torch.inference_mode()
-    def refresh(self) -> int:
-        """Re-encode from the first stale token on; returns how many tokens were re-encoded."""
+    def refresh(self, limit: int | None = None) -> int:
+        """Re-encode from the first stale token on (at most ``limit`` tokens: a chunk of background work);
+        returns how many tokens were re-encoded. Tokens after a chunk stay stale until their turn."""
         stale = torch.nonzero(self.stale[: self.length])
         if len(stale) == 0:
             return 0
         first = int(stale[0])
-        self._encode_tail(first, self.tokens[first:])
-        self.stats.refreshes += 1
-        return self.length - first
+        count = self.length - first if limit is None else min(limit, self.length - first)
+        length = self.length
+        self.runner.encode(self.store, self.tokens[first: first + count], first)
+        self.store.length = length
+        self.stale[first: first + count] = False
+        return count

@@ -8,8 +8,10 @@ Columns convert with pygls' PositionCodec. Engine edits are code-point offsets i
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
@@ -109,6 +111,14 @@ class Document:
         before = line_content(self.lines[line])[:column]
         client_position = types.Position(line=line, character=codec.client_num_units(before))
         return Cursor(self.line_start(line) + column, client_position, before)
+
+    def position_of(self, offset: int, codec: PositionCodec) -> types.Position:
+        """The client position of code-point ``offset`` (clamped to the text)."""
+        ends = list(accumulate(map(len, self.lines)))
+        line = min(bisect.bisect_right(ends, offset), len(self.lines) - 1)
+        column = offset - (ends[line - 1] if line else 0)
+        before = line_content(self.lines[line])[:column]
+        return types.Position(line=line, character=codec.client_num_units(before))
 
     def apply(self, change: types.TextDocumentContentChangeEvent, codec: PositionCodec) -> TextChange:
         """Apply one didChange content change; returns it as an engine edit on the text before it."""

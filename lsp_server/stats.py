@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
+
+from completion.stats import percentile
 
 # The engine's counters, reported as zero until the engine has them (or while no model is loaded).
 ENGINE_COUNTERS = (
@@ -16,14 +17,6 @@ ENGINE_COUNTERS = (
     "accepts",
 )
 LATENCY_WINDOW = 1000  # the percentiles cover the most recent answered requests
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (0 for no values): the smallest value with ``fraction`` of them at or below it."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
 class ServerStats:

@@ -1,6 +1,9 @@
 """The engine thread: the one thread that owns the Engine and runs every call on it, in submission order.
 
-The event loop only enqueues jobs and awaits futures, so it never blocks on the model. Consecutive
+The event loop only enqueues jobs and awaits futures, so it never blocks on the model. Whenever no job is
+queued, the thread does the engine's background work (encoding a newly opened window, refreshing stale
+tokens, carrying on a decoding cut at the latency budget) one small step at a time, so any job waits for
+one step at most. Consecutive
 didChange edits of one document that are still queued are coalesced into one ``Engine.change`` call, so
 the engine updates its KV cache once before the next completion. The model loads as the first job, and
 ``completion.engine`` (torch, transformers: seconds) is imported there too, so ``initialize`` is answered
@@ -36,6 +39,8 @@ class WorkerEvents(Protocol):
     def load_progress(self, message: str, fraction: float | None) -> None: ...
 
     def load_finished(self, info: dict | None, error: str | None) -> None: ...
+
+    def suggestions_changed(self, uri: str, offset: int) -> None: ...
 
 
 class EngineWorker:
@@ -99,7 +104,8 @@ class EngineWorker:
     def complete(self, uri: str, offset: int, cancelled: Callable[[], bool]) -> asyncio.Future[Completion | None]:
         """Suggestions at ``offset`` (None without a model); the future is cancelled once ``cancelled()`` is."""
         self._seal(uri)
-        return self.call(lambda engine: engine.complete(uri, offset, cancelled=cancelled), cancelled)
+        return self.call(lambda engine: engine.complete(uri, offset, cancelled=cancelled,
+                                                        budget_ms=engine.settings.latency_budget_ms), cancelled)
 
     def call(self, work: Callable[[Engine], T],
              cancelled: Callable[[], bool] = lambda: False) -> asyncio.Future[T | None]:
@@ -126,8 +132,26 @@ class EngineWorker:
 
     # -- on the engine thread --------------------------------------------------------------------------
     def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                if self._background_step():
+                    continue
+                job = self._jobs.get()
+            if job is None:
+                return
             job()
+
+    def _background_step(self) -> bool:
+        """One step of the engine's idle-time work; False when there is none (or it failed: logged)."""
+        if self._engine is None:
+            return False
+        try:
+            return self._engine.background_step()
+        except Exception as error:  # a bug here must not stop the thread that answers every request
+            logger.warning("background work failed: %s", error, exc_info=True)
+            return False
 
     def _post(self, what: str, action: Callable[[Engine], object]) -> None:
         """Queue ``action(engine)``, awaited by nobody: skipped without a model, a failure is logged."""
@@ -163,6 +187,7 @@ class EngineWorker:
         except Exception as error:
             self._finish_load(None, _user_message(error))
             return
+        engine.on_suggestions_changed = lambda uri, offset: self._notify(self._events.suggestions_changed, uri, offset)
         self._engine, self._settings = engine, settings
         self._finish_load(engine.info, None)
 

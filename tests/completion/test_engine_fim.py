@@ -28,8 +28,9 @@ FIM_NAMES = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
 
 
 def fim_engine(model_dir, layout: str, pie: bool = True) -> Engine:
-    return Engine(Settings(model=str(model_dir), device="cpu", fim_layout=layout, pie=pie, max_tokens=4,
-                           suggestions=2))
+    """float32: the cache comparisons below hold to fp32 rounding (bf16 would need bf16 tolerances)."""
+    return Engine(Settings(model=str(model_dir), device="cpu", dtype="float32", fim_layout=layout, pie=pie,
+                           max_tokens=4, suggestions=2))
 
 
 def expected_prompt(layout: str, text: str, cursor: int, healed: str) -> str:
@@ -70,7 +71,7 @@ def edit_session(engine: Engine, seed: int) -> str:
         if "type_along" in engine.complete(URI, cursor).timings_ms:
             continue  # answered from the suggestions shown, without touching the cache
         doc = engine.documents[URI]
-        healed = engine._healed_prompt(doc.mirror, cursor)[1].decode("utf-8", errors="strict")
+        healed = engine.prompts.split(doc.mirror, cursor).healed.decode("utf-8", errors="strict")
         assert rendered(engine, doc.session.tokens) == expected_prompt(engine.settings.fim_layout, text, cursor, healed)
     return text
 
@@ -120,7 +121,7 @@ def test_fim_suggestion_is_greedy_decoding_of_the_fim_prompt(tiny_fim_model_dir,
     engine.open(URI, SOURCE)
     suggestions = engine.complete(URI, cursor, k=1, max_tokens=4).suggestions
     doc = engine.documents[URI]
-    healed = engine._healed_prompt(doc.mirror, cursor)[1]
+    healed = engine.prompts.split(doc.mirror, cursor).healed
     tokens, pending = list(doc.session.tokens), healed
     with torch.inference_mode():
         for _ in range(4):
