@@ -27,6 +27,11 @@ LSP_KEYS = {
     "allowPickle": "allow_pickle",
     "logLevel": "log_level",
     "kernels": "kernels",
+    "contextTokens": "context_tokens",
+    "latencyBudgetMs": "latency_budget_ms",
+    "prefetch": "prefetch",
+    "indexMaxFiles": "index_max_files",
+    "indexMaxBytes": "index_max_bytes",
 }
 
 
@@ -36,7 +41,7 @@ class Settings:
 
     model: str | None = None  # folder, HF-cache id or .gguf; None = the embedded default model
     device: str = "auto"  # auto = cuda when available
-    dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU
+    dtype: str = "auto"  # auto = bfloat16 on GPU and native-bf16 CPUs, else float32 (completion/precision.py)
     suggestions: int = 3  # k: how many suggestions a request returns
     max_tokens: int = 48  # generated tokens per suggestion, at most
     speculation: bool = True  # drafts + tree verification (exact either way)
@@ -48,6 +53,11 @@ class Settings:
     allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
     log_level: str = "info"
     kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
+    context_tokens: int = 2048  # a document's cached window around the cursor (capped by the model's context)
+    latency_budget_ms: int = 300  # a request answers with what is decoded by then; 0: only finished suggestions
+    prefetch: bool = True  # after an accept, decode the next suggestion before it is asked for
+    index_max_files: int = 5000  # workspace files indexed for the drafters at most; 0: no index
+    index_max_bytes: int = 4_000_000  # their total size at most: ~1M tokens, ~340 MB of n-gram counts
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -63,8 +73,11 @@ class Settings:
         for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.stale_budget < 0:
-            raise ValueError(f"stale_budget must be at least 0, not {self.stale_budget}")
+        if self.context_tokens < 128:
+            raise ValueError(f"contextTokens must be at least 128, not {self.context_tokens}")
+        for name in ("stale_budget", "index_max_files", "index_max_bytes", "latency_budget_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, not {getattr(self, name)}")
 
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied (and checked)."""
