@@ -12,6 +12,7 @@ import {
 } from 'vscode-languageclient/node';
 import type { AcceptTracker } from './accepts';
 import { inlineCompletionMiddleware, noCompletionItems, type AnswerListener } from './inline';
+import { SUGGESTIONS_CHANGED, type SuggestionsChangedParams } from './refresh';
 import type { ClientSettings } from './settings';
 
 export interface ClientHooks {
@@ -20,6 +21,8 @@ export interface ClientHooks {
   /** Every `window/logMessage`. The server writes the same records to stderr, which the client already
    * copies to the output channel, so they are not written a second time. */
   onLog: (params: LogMessageParams) => void;
+  /** Every `kvcomplete/suggestionsChanged`: background decoding extended the suggestions at a cursor. */
+  onSuggestionsChanged: (params: SuggestionsChangedParams) => void;
 }
 
 export function createClient(settings: ClientSettings, output: vscode.OutputChannel, hooks: ClientHooks): LanguageClient {
@@ -38,5 +41,6 @@ export function createClient(settings: ClientSettings, output: vscode.OutputChan
   // vscode-languageclient 9 counts inline completion (LSP 3.18) among its proposed features, off unless asked.
   client.registerProposedFeatures();
   client.onNotification(LogMessageNotification.type, hooks.onLog);
+  client.onNotification(SUGGESTIONS_CHANGED, hooks.onSuggestionsChanged);
   return client;
 }

@@ -1,18 +1,23 @@
 /**
  * One running server at a time: start, restart, stop; settings changes; accepts and stats sent to it; the
- * status bar kept in step with the client's state and the server's model events.
+ * status bar kept in step with the client's state, the server's model events and its timings (asked again
+ * after an answer, at most every TIMINGS_EVERY_MS: the server computes them, the answer does not carry them).
  */
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient, type LogMessageParams } from 'vscode-languageclient/node';
 import { DID_ACCEPT, type AcceptTracker, type DidAcceptParams } from './accepts';
 import { createClient } from './client';
+import { retriggerWhenCurrent } from './refresh';
 import { modelEvent } from './serverLog';
 import { needsRestart, readSettings, SECTION, serverOptions } from './settings';
-import { modelInUse, STATS_METHOD } from './stats';
+import { modelInUse, STATS_METHOD, timings } from './stats';
 import type { StatusBar } from './status';
+
+export const TIMINGS_EVERY_MS = 5_000;
 
 export class ServerSession {
   private client: LanguageClient | undefined;
+  private timingsAskedAt = -Infinity;
 
   constructor(
     private readonly output: vscode.OutputChannel,
@@ -27,8 +32,13 @@ export class ServerSession {
     try {
       client = createClient(readSettings(vscode.workspace.getConfiguration(SECTION)), this.output, {
         tracker: this.tracker,
-        onAnswer: (latencyMs) => this.status.update({ latencyMs, ...this.tracker.counts }),
+        onAnswer: (latencyMs) => {
+          this.status.update({ latencyMs, ...this.tracker.counts });
+          void this.showTimings();
+        },
         onLog: (params) => this.onLog(params),
+        onSuggestionsChanged: retriggerWhenCurrent(() => vscode.window.activeTextEditor,
+          (command) => vscode.commands.executeCommand(command)),
       });
     } catch (error) {
       this.fail(String(error instanceof Error ? error.message : error));
@@ -106,10 +116,25 @@ export class ServerSession {
   /** The model that just loaded, as `kvcomplete/stats` names it. */
   private async showModel(): Promise<void> {
     try {
-      const loaded = modelInUse(await this.stats());
+      const stats = await this.stats();
+      const loaded = modelInUse(stats);
       if (loaded !== undefined) {
-        this.status.update({ phase: 'ready', ...loaded, error: undefined });
+        this.status.update({ phase: 'ready', ...loaded, ...timings(stats), error: undefined });
       }
+    } catch (error) {
+      this.logError(`no stats: ${String(error)}`);
+    }
+  }
+
+  /** The server's timings, unless they were asked for less than TIMINGS_EVERY_MS ago. */
+  private async showTimings(): Promise<void> {
+    const now = Date.now();
+    if (now - this.timingsAskedAt < TIMINGS_EVERY_MS) {
+      return;
+    }
+    this.timingsAskedAt = now;
+    try {
+      this.status.update(timings(await this.stats()));
     } catch (error) {
       this.logError(`no stats: ${String(error)}`);
     }

@@ -1,7 +1,7 @@
 /**
- * The `kvcomplete/stats` answer: the model in use, for the status bar, and every key as lines for people.
- * The server may add keys (docs/lsp.md), so every key is shown, in the server's order; nested objects
- * (`latencyMs`) on one line, the model in a short phrase.
+ * The `kvcomplete/stats` answer: the model in use and the ghost-text timings, for the status bar, and every key
+ * as lines for people. The server may add keys (docs/lsp.md), so every key is shown, in the server's order;
+ * nested objects (`latencyMs`) on one line, the model in a short phrase, `null` (nothing measured yet) as `–`.
  */
 import { acceptanceRate } from './status';
 
@@ -18,6 +18,22 @@ export function modelInUse(stats: Record<string, unknown>): { model: string; dev
     return undefined;
   }
   return { model: model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || model, device };
+}
+
+/** Server-side p50s (ms): request to first ghost text, and to the final, finished suggestions. */
+export interface Timings {
+  firstAnswerMs?: number;
+  finalSuggestionMs?: number;
+}
+
+/** The p50s of `firstAnswerMs` and `finalSuggestionMs`; a timing not measured yet (null) is left out. */
+export function timings(stats: Record<string, unknown>): Timings {
+  const p50 = (key: keyof Timings) => {
+    const entry = stats[key];
+    const value = entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>).p50 : undefined;
+    return typeof value === 'number' ? { [key]: value } : {};
+  };
+  return { ...p50('firstAnswerMs'), ...p50('finalSuggestionMs') };
 }
 
 export function formatStats(stats: Record<string, unknown>, answers: number, accepted: number): string[] {
@@ -40,5 +56,5 @@ function formatValue(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).map(([key, inner]) => `${key} ${formatValue(inner)}`).join(', ');
   }
-  return String(value);
+  return value === null ? '–' : `${value as string | number | boolean}`; // JSON's other values
 }

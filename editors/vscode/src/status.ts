@@ -1,12 +1,14 @@
 /**
- * The status-bar item: model, device, last latency and acceptance rate; a click shows the server's stats.
+ * The status-bar item: model, device, last latency and acceptance rate, and in its tooltip the server's p50
+ * times to the first ghost text and to the final suggestion; a click shows the server's stats.
  * `statusText` and `statusTooltip` are plain functions of the state; `StatusBar` only pushes them to VS Code.
  */
 import type * as vscode from 'vscode';
+import type { Timings } from './stats';
 
 export type Phase = 'starting' | 'ready' | 'failed' | 'stopped';
 
-export interface StatusState {
+export interface StatusState extends Timings {
   phase: Phase;
   model?: string;
   device?: string;
@@ -45,10 +47,15 @@ export function statusTooltip(state: StatusState): string {
     starting: 'kvcomplete: starting the server and loading the model',
     failed: `kvcomplete: ${state.error ?? 'failed'} (more in the kvcomplete output)`,
     stopped: 'kvcomplete: the server is not running (kvcomplete: Restart Server)',
-    ready: `kvcomplete: ${state.model} on ${state.device}; last answer ${state.latencyMs === undefined ? '–'
-      : `${state.latencyMs.toFixed(0)} ms`}; accepted from ${state.accepted} of ${state.answers} answers`,
+    ready: `kvcomplete: ${state.model} on ${state.device}; last answer ${milliseconds(state.latencyMs)}; accepted from `
+      + `${state.accepted} of ${state.answers} answers\nserver p50: first ghost text ${milliseconds(state.firstAnswerMs)}, `
+      + `final suggestion ${milliseconds(state.finalSuggestionMs)}`,
   };
   return `${lines[state.phase]}\nClick for the server's stats.`;
+}
+
+function milliseconds(value: number | undefined): string {
+  return value === undefined ? '–' : `${value.toFixed(0)} ms`;
 }
 
 export class StatusBar {

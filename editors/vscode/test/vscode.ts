@@ -12,6 +12,13 @@ export class Range {
   constructor(readonly start: Position, readonly end: Position) {}
 }
 
+export class Selection {
+  constructor(readonly anchor: Position, readonly active: Position) {}
+  get isEmpty(): boolean {
+    return this.anchor.line === this.active.line && this.anchor.character === this.active.character;
+  }
+}
+
 export class InlineCompletionItem {
   command?: { title: string; command: string; arguments?: unknown[] };
   constructor(public insertText: string, public range?: Range) {}
@@ -50,9 +57,10 @@ export class Uri {
   }
 }
 
-/** A text document over a string, with VS Code's UTF-16 offsets. */
+/** A text document over a string, with VS Code's UTF-16 offsets and a version that each change increments. */
 export class TextDocument {
   readonly uri: Uri;
+  version = 1;
   constructor(uri: string, public text: string) {
     this.uri = Uri.parse(uri);
   }
@@ -70,6 +78,7 @@ export class TextDocument {
   /** Insert `text` at `offset` and tell the `onDidChangeTextDocument` listeners, as VS Code does. */
   insert(offset: number, text: string): void {
     this.text = this.text.slice(0, offset) + text + this.text.slice(offset);
+    this.version += 1;
     fake.changes.fire({ document: this, contentChanges: [{ rangeOffset: offset, rangeLength: 0, text }] });
   }
 }
@@ -90,6 +99,8 @@ export const fake = {
   output: [] as string[],
   statusItems: [] as StatusBarItem[],
   activeDocument: undefined as TextDocument | undefined,
+  /** The active editor's selections (its cursors). */
+  selections: [] as Selection[],
   changes: new EventEmitter<{ document: TextDocument; contentChanges: { rangeOffset: number; rangeLength: number; text: string }[] }>(),
   configuration: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
   closes: new EventEmitter<TextDocument>(),
@@ -101,6 +112,7 @@ export const fake = {
     this.output = [];
     this.statusItems = [];
     this.activeDocument = undefined;
+    this.selections = [];
   },
   /** Change settings and fire `onDidChangeConfiguration` for them. */
   changeSettings(changes: Record<string, unknown>): void {
@@ -114,7 +126,7 @@ export const fake = {
 
 export const window = {
   get activeTextEditor() {
-    return fake.activeDocument && { document: fake.activeDocument };
+    return fake.activeDocument && { document: fake.activeDocument, selections: fake.selections };
   },
   createOutputChannel: (name: string) => ({
     name,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
 import { activate, deactivate, RESTART_COMMAND } from '../../src/extension';
 import { ACCEPTED_COMMAND } from '../../src/inline';
-import { commands, fake, InlineCompletionItem, Range, TextDocument } from '../vscode';
+import { commands, fake, InlineCompletionItem, Position, Range, Selection, TextDocument } from '../vscode';
 
 const clients = vi.hoisted(() => [] as FakeClient[]);
 
@@ -17,7 +17,12 @@ interface FakeClient {
   options: { initializationOptions: Record<string, unknown>; middleware: Record<string, (...args: unknown[]) => unknown> };
   running: boolean;
   notifications: [string, unknown][];
+  /** The handlers of the server's notifications, by method. */
+  handlers: Map<string, (params: unknown) => void>;
   logHandler?: (params: { type: number; message: string }) => void;
+  /** The stats the server answers with. */
+  stats: Record<string, unknown>;
+  statsAsked: number;
 }
 
 vi.mock('vscode-languageclient/node', () => {
@@ -25,7 +30,12 @@ vi.mock('vscode-languageclient/node', () => {
     running = false;
     proposedFeatures = false;
     notifications: [string, unknown][] = [];
-    logHandler?: FakeClient['logHandler'];
+    handlers = new Map<string, (params: unknown) => void>();
+    stats: Record<string, unknown> = { requests: 2, model: { model: '/models/tiny', device: 'cpu' }, latencyMs: { p50: 12, p95: 30 } };
+    statsAsked = 0;
+    get logHandler() {
+      return this.handlers.get('window/logMessage') as FakeClient['logHandler'];
+    }
     constructor(_id: string, _name: string, readonly server: FakeClient['server'], readonly options: FakeClient['options']) {
       clients.push(this);
     }
@@ -48,16 +58,16 @@ vi.mock('vscode-languageclient/node', () => {
     changeState(newState: number) {
       this.stateListeners.forEach((listener) => listener({ newState }));
     }
-    onNotification = (type: { method: string }, handler: FakeClient['logHandler']) => {
-      expect(type.method).toBe('window/logMessage');
-      this.logHandler = handler;
+    onNotification = (type: string | { method: string }, handler: (params: unknown) => void) => {
+      this.handlers.set(typeof type === 'string' ? type : type.method, handler);
     };
     sendNotification = async (type: string | { method: string }, params: unknown) => {
       this.notifications.push([typeof type === 'string' ? type : type.method, params]);
     };
     sendRequest = async (method: string, params: unknown) => {
       expect([method, params]).toEqual(['kvcomplete/stats', undefined]);
-      return { requests: 2, model: { model: '/models/tiny', device: 'cpu' }, latencyMs: { p50: 12, p95: 30 } };
+      this.statsAsked += 1;
+      return this.stats;
     };
   }
   return {
@@ -194,6 +204,39 @@ describe('extension', () => {
     expect(statusText()).toBe('$(circle-slash) kvcomplete');
     latest().changeState(3);
     expect(statusText()).toBe('$(loading~spin) kvcomplete');
+  });
+
+  it('re-triggers inline suggestions when the suggestions at the cursor grew, and only then', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    const cursor = new Position(0, 4);
+    fake.selections = [new Selection(cursor, cursor)];
+    let triggered = 0;
+    fake.builtins.set('editor.action.inlineSuggest.trigger', () => { triggered += 1; });
+    const changed = latest().handlers.get('kvcomplete/suggestionsChanged');
+    expect(changed).toBeDefined();
+    changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
+    expect(triggered).toBe(1);
+    document.insert(4, 'c'); // typed on: the notification for version 1 is stale
+    fake.selections = [new Selection(new Position(0, 5), new Position(0, 5))];
+    changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
+    changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 4 } });
+    expect(triggered).toBe(1);
+    changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 5 } });
+    expect(triggered).toBe(2);
+  });
+
+  it("shows the server's first-ghost-text and final-suggestion p50s in the tooltip, asked again after answers", async () => {
+    latest().stats = { ...latest().stats, firstAnswerMs: { p50: null, p95: null }, finalSuggestionMs: { p50: null, p95: null } };
+    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': 'tiny'}" });
+    await vi.waitFor(() => expect(statusText()).toContain('tiny'));
+    expect(fake.statusItems[0].tooltip).toContain('first ghost text –, final suggestion –');
+    latest().stats = { ...latest().stats, firstAnswerMs: { p50: 180.4, p95: 420 }, finalSuggestionMs: { p50: 1250, p95: 2600 } };
+    const asked = latest().statsAsked;
+    await offer(new TextDocument('file:///a.py', 'x = '), ['1']);
+    await vi.waitFor(() => expect(fake.statusItems[0].tooltip).toContain('first ghost text 180 ms, final suggestion 1250 ms'));
+    await offer(new TextDocument('file:///a.py', 'x = '), ['2']);
+    expect(latest().statsAsked).toBe(asked + 1); // not again within TIMINGS_EVERY_MS
   });
 
   it('forgets the offers of a closed document', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as vscode from 'vscode';
-import { formatStats, modelInUse } from '../../src/stats';
+import { formatStats, modelInUse, timings } from '../../src/stats';
 import { acceptanceRate, SHOW_STATS_COMMAND, StatusBar, statusText, statusTooltip } from '../../src/status';
 import { window } from '../vscode';
 
@@ -39,6 +39,27 @@ describe('formatStats', () => {
     const lines = formatStats({ requests: 12, cancelled: 3, latencyMs: { p50: 41.2, p95: 96 }, kvBytes: 1024 }, 4, 1);
     expect(lines).toEqual(['requests: 12', 'cancelled: 3', 'latencyMs: p50 41.2, p95 96', 'kvBytes: 1024',
       'accepted here: 1 of 4 answers (25%)']);
+  });
+});
+
+describe('timings', () => {
+  it("takes the p50s of the server's first-ghost-text and final-suggestion times, leaving out unmeasured ones", () => {
+    expect(timings({ firstAnswerMs: { p50: 120, p95: 300 }, finalSuggestionMs: { p50: 900.5, p95: 2000 } }))
+      .toEqual({ firstAnswerMs: 120, finalSuggestionMs: 900.5 });
+    expect(timings({ firstAnswerMs: { p50: null, p95: null }, finalSuggestionMs: null })).toEqual({});
+    expect(timings({ requests: 3 })).toEqual({});
+  });
+
+  it('shows them in the tooltip, with a dash before they are measured', () => {
+    const state = { phase: 'ready' as const, model: 'm', device: 'cpu', answers: 0, accepted: 0 };
+    expect(statusTooltip({ ...state, firstAnswerMs: 181.6, finalSuggestionMs: 1250 }))
+      .toContain('server p50: first ghost text 182 ms, final suggestion 1250 ms');
+    expect(statusTooltip(state)).toContain('server p50: first ghost text –, final suggestion –');
+  });
+
+  it('are shown by formatStats, a null as a dash', () => {
+    expect(formatStats({ firstAnswerMs: { p50: 120, p95: 300 }, finalSuggestionMs: { p50: null, p95: null } }, 0, 0))
+      .toEqual(['firstAnswerMs: p50 120, p95 300', 'finalSuggestionMs: p50 –, p95 –', 'accepted here: 0 of 0 answers (–)']);
   });
 });
 
