@@ -48,10 +48,10 @@ describe('retriggerWhenCurrent', () => {
 
   it('reads the active editor when the notification comes, not before', () => {
     const ran: string[] = [];
-    let active: ActiveEditor | undefined;
-    const handle = retriggerWhenCurrent(() => active, async (command) => ran.push(command));
+    const editors: ActiveEditor[] = [];
+    const handle = retriggerWhenCurrent(() => editors.at(-1), async (command) => ran.push(command));
     handle(params());
-    active = editor();
+    editors.push(editor());
     handle(params());
     expect(ran).toEqual([TRIGGER_INLINE_SUGGEST]);
   });
