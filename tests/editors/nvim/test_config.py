@@ -71,3 +71,17 @@ def test_stats_lines_and_no_server_message(tmp_path):
     assert got["lines"] == ["accepts: 1", "latencyMs.p50: 1.5", "latencyMs.p95: 4", "requests: 2"]
     assert got["notes"] == [["kvcomplete: no server is running (it starts when a file of a configured filetype "
                              "opens)", 3]]
+
+
+def test_stats_timings_line_with_and_without_measures(tmp_path):
+    got = run_lua(tmp_path, """
+      local stats = require('kvcomplete.stats')
+      local measured = { firstAnswerMs = { p50 = 120.4, p95 = 299.6 }, finalSuggestionMs = { p50 = 1250, p95 = 2600 } }
+      local unmeasured = { firstAnswerMs = { p50 = vim.NIL, p95 = vim.NIL }, finalSuggestionMs = vim.NIL }
+      return { stats.timings(measured), stats.timings(unmeasured), stats.timings({ requests = 0 }),
+               stats.lines(unmeasured) }
+    """)
+    assert got[:3] == ["first ghost text p50 120 ms, p95 300 ms; final suggestion p50 1250 ms, p95 2600 ms",
+                       "first ghost text p50 –, p95 –; final suggestion p50 –, p95 –",
+                       "first ghost text p50 –, p95 –; final suggestion p50 –, p95 –"]
+    assert got[3] == ["finalSuggestionMs: –", "firstAnswerMs.p50: –", "firstAnswerMs.p95: –"]

@@ -75,6 +75,17 @@ function M.accept(bufnr, kind)
   })
 end
 
+--- Ask again at the cursor now (the server has longer suggestions there). The built-in has no public refresh; its
+--- per-buffer instance (`vim.lsp._capability`, private) makes the request its own typing would, without the
+--- debounce, and draws the answer. Nothing happens while the built-in is off in `bufnr`.
+---@param bufnr integer
+function M.refresh(bufnr)
+  local completor = require('vim.lsp._capability').all.inline_completion.active[bufnr]
+  if completor then
+    completor:request(vim.lsp.protocol.InlineCompletionTriggerKind.Automatic)
+  end
+end
+
 --- Show the suggestion `count` places further (negative: back), with the "(i/k)" hint.
 ---@param bufnr integer
 ---@param count integer

@@ -210,6 +210,16 @@ local function showing(bufnr)
   return #list > 0 and state or nil, list, index
 end
 
+--- Ask again at the cursor now, without the debounce (the server has longer suggestions there).
+---@param bufnr integer
+function M.refresh(bufnr)
+  local state = states[bufnr]
+  if state then
+    stop_timer(state)
+    request(bufnr, state)
+  end
+end
+
 --- Accept the `kind` part of the suggestion shown (false when none is). Text changes are not allowed inside an
 --- <expr> mapping, so the insertion runs just after it.
 ---@param bufnr integer

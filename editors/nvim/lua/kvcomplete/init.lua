@@ -3,6 +3,7 @@
 --- `vim.lsp.inline_completion` or, on 0.11, by this plugin with extmarks. See :help kvcomplete.
 local config = require('kvcomplete.config')
 local keymaps = require('kvcomplete.keymaps')
+local refresh = require('kvcomplete.refresh')
 local server = require('kvcomplete.server')
 
 local M = {}
@@ -12,6 +13,7 @@ local M = {}
 ---@field accept fun(bufnr: integer, kind: kvcomplete.AcceptKind): boolean
 ---@field cycle fun(bufnr: integer, count: integer): boolean
 ---@field dismiss fun(bufnr: integer): boolean
+---@field refresh fun(bufnr: integer) ask again at the cursor (the suggestions there grew)
 
 ---@type kvcomplete.Options? the options of the last setup()
 M.options = nil
@@ -52,7 +54,7 @@ function M.setup(opts)
     end,
   })
   keymaps.set(options.keymaps, ui)
-  server.start(options)
+  server.start(options, { [refresh.METHOD] = refresh.handler(ui) })
 end
 
 return M

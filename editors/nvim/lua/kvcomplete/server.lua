@@ -28,15 +28,16 @@ local function log_message(err, params, ctx)
   return vim.lsp.handlers['window/logMessage'](err, params, ctx)
 end
 
---- Configure and enable the server for `options.filetypes`; settings go as initializationOptions.
---- A later `vim.lsp.config('kvcomplete', {...})` by the user applies over this.
+--- Configure and enable the server for `options.filetypes`; settings go as initializationOptions; `handlers`
+--- for kvcomplete's own notifications. A later `vim.lsp.config('kvcomplete', {...})` by the user applies over this.
 ---@param options kvcomplete.Options
-function M.start(options)
+---@param handlers table<string, lsp.Handler>
+function M.start(options, handlers)
   vim.lsp.config(M.NAME, {
     cmd = options.cmd,
     filetypes = options.filetypes,
     init_options = options.settings,
-    handlers = { ['window/logMessage'] = log_message },
+    handlers = vim.tbl_extend('error', { ['window/logMessage'] = log_message }, handlers),
   })
   vim.lsp.enable(M.NAME)
   if vim.fn.executable(options.cmd[1]) == 0 then
