@@ -88,21 +88,33 @@ def offset_of(text: str, line: int, column: int) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     from completion.engine import Engine
+    from completion.workspace import enclosing_git_root, index_now
 
     path, line, column = parse_location(args.location)
     text = read_source(path)
     offset = offset_of(text, line, column)
+    workspace = Path(args.workspace) if args.workspace else enclosing_git_root(path.resolve().parent)
+    if workspace is not None and not workspace.is_dir():
+        raise UserError(f"--workspace {workspace} is not a folder")
     started = time.perf_counter()
     engine = Engine(_settings(args, speculation=args.speculation), None if args.json else _progress)
     load_ms = round((time.perf_counter() - started) * 1000, 1)
+    timings, indexed = {"load": load_ms}, None
+    if workspace is not None:
+        started = time.perf_counter()
+        indexed = {"folder": str(workspace), **index_now(engine, [workspace])}
+        timings["index"] = round((time.perf_counter() - started) * 1000, 1)
+        if not args.json:
+            _progress(f"indexed {indexed['indexedFiles']} files ({indexed['indexedTokens']} tokens) of {workspace}",
+                      None)
     uri = path.resolve().as_uri()
     engine.open(uri, text)
     result = engine.complete(uri, offset, k=args.k, max_tokens=args.max_tokens)
-    timings = {"load": load_ms, **result.timings_ms}
+    timings.update(result.timings_ms)
     if args.json:
         print(json.dumps({"model": engine.info["model"],
                           "suggestions": [{"text": s.text, "logprob": s.logprob} for s in result.suggestions],
-                          "timings_ms": timings}, indent=2))
+                          "timings_ms": timings, "workspace": indexed}, indent=2))
         return 0
     if not result.suggestions:
         print(f"(no suggestion{': ' + result.reason if result.reason else ''})")
@@ -165,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--max-tokens", type=int, default=48)
     complete.add_argument("--no-speculation", dest="speculation", action="store_false")
     complete.add_argument("--json", action="store_true")
+    complete.add_argument("--workspace", metavar="DIR",
+                          help="folder indexed for the drafters (default: the file's enclosing git root, if any)")
     _add_model_arguments(complete)
     complete.set_defaults(run=cmd_complete)
 

@@ -18,10 +18,12 @@ TITLE = "kvcomplete: loading the model"
 
 
 class LoadProgress:
-    """The progress of the model load under way, if any, shown to a client that supports it."""
+    """The progress of the model load (or other work: ``title``) under way, if any, shown to a client that
+    supports it."""
 
-    def __init__(self, server) -> None:
+    def __init__(self, server, title: str = TITLE) -> None:
         self._server = server
+        self._title = title
         self._supported = False
         self._loading = False
         self._latest: tuple[str, float | None] = ("starting", None)
@@ -65,7 +67,7 @@ class LoadProgress:
         if self._loading:
             self._token = token
             message, fraction = self._latest
-            self._send(types.WorkDoneProgressBegin(title=TITLE, message=message, percentage=_percent(fraction)))
+            self._send(types.WorkDoneProgressBegin(title=self._title, message=message, percentage=_percent(fraction)))
 
     def _send(self, value) -> None:
         self._server.progress(types.ProgressParams(token=self._token, value=value))

@@ -2,7 +2,8 @@
 
 Each handler turns protocol types into calls on ``KvCompleteServer`` and back. The server keeps the
 documents (``documents.py``), the live request of each document (``cancellation.py``), the counters
-(``stats.py``) and the engine thread (``worker.py``); it never reads a file: documents come from the client.
+(``stats.py``), the engine thread (``worker.py``) and the workspace index (``workspace.py``: the only files it
+reads; documents come from the client).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lsp_server.settings import SECTION, apply_options, options_in
 from lsp_server.stats import ServerStats
 from lsp_server.transport import loopback_address, serve_stdio, serve_tcp
 from lsp_server.worker import EngineWorker
+from lsp_server.workspace import WorkspaceFeeder, folders_of
 
 if TYPE_CHECKING:
     from completion.engine import Completion
@@ -59,6 +61,7 @@ class KvCompleteServer(LanguageServer):
         self.tickets = Tickets()
         self.stats = ServerStats()
         self.loading = LoadProgress(self)
+        self.workspace_index = WorkspaceFeeder(self)
         self.worker: EngineWorker | None = None
         self.shutdown_requested = False
         self._client_log: logs.ClientLogHandler | None = None
@@ -83,6 +86,7 @@ class KvCompleteServer(LanguageServer):
 
     def stop(self) -> None:
         self.tickets.cancel_all(SHUTDOWN)
+        self.workspace_index.stop()
         if self.worker is not None:
             self.worker.stop()
         if self._client_log is not None:
@@ -110,6 +114,7 @@ class KvCompleteServer(LanguageServer):
         else:
             self.loading.finished("ready")
             logger.info("model ready: %s", info)
+            self.workspace_index.model_ready()
 
     # -- settings --------------------------------------------------------------------------------------
     async def configure(self, value: object) -> None:
@@ -130,7 +135,8 @@ class KvCompleteServer(LanguageServer):
         if self.worker is not None and settings != self.settings:
             snapshot = [(document.uri, document.text, document.language_id) for document in self.documents]
             self.worker.reconfigure(settings, snapshot)
-        self.settings = settings
+        previous, self.settings = self.settings, settings
+        self.workspace_index.reconfigure(previous, settings)
 
     # -- documents -------------------------------------------------------------------------------------
     def open(self, item: types.TextDocumentItem) -> None:
@@ -226,15 +232,19 @@ def feature(method: str, options: object = None):
 
 @feature(types.INITIALIZE)
 def initialize(ls: KvCompleteServer, params: types.InitializeParams) -> None:
-    """Read initializationOptions and start loading the model (capabilities are pygls' to compute)."""
+    """Read initializationOptions and the workspace folders, and start loading the model (capabilities are
+    pygls' to compute); the folders are indexed once the model is ready."""
+    ls.workspace_index.folders = folders_of(params)
     ls.start(params.initialization_options)
 
 
 @feature(types.INITIALIZED)
 def initialized(ls: KvCompleteServer, params: types.InitializedParams) -> None:
-    """From now on the model load can show progress, if the client supports it."""
+    """From now on the model load and the index can show progress, if the client supports it; the index asks
+    for file events."""
     window = ls.client_capabilities.window
     ls.loading.client_ready(bool(window and window.work_done_progress))
+    ls.workspace_index.client_ready(ls.client_capabilities)
 
 
 @feature(types.SHUTDOWN)
@@ -260,6 +270,19 @@ def did_change(ls: KvCompleteServer, params: types.DidChangeTextDocumentParams) 
 def did_close(ls: KvCompleteServer, params: types.DidCloseTextDocumentParams) -> None:
     """Forget the document and cancel its completion under way."""
     ls.close(params.text_document.uri)
+
+
+@feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: KvCompleteServer, params: types.DidSaveTextDocumentParams) -> None:
+    """The file on disk changed: the workspace index reads it again."""
+    ls.workspace_index.changed(params.text_document.uri)
+
+
+@feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: KvCompleteServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """Files created, changed or deleted in the workspace: the index follows."""
+    for change in params.changes:
+        ls.workspace_index.changed(change.uri)
 
 
 @feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -291,10 +314,10 @@ async def did_change_configuration(ls: KvCompleteServer, params: types.DidChange
 
 @feature(STATS)
 async def server_stats(ls: KvCompleteServer, params: object) -> dict:
-    """The server's counts and the engine's since the server started, and the model in use (null while none
-    is loaded): editors show model and device from it."""
+    """The server's counts and the engine's since the server started, the model in use (null while none is
+    loaded: editors show model and device from it) and the workspace index's size."""
     engine_stats = await ls.worker.call(lambda engine: {**engine.stats(), "model": engine.info})
-    return ls.stats.report(engine_stats or {})
+    return ls.stats.report({**(engine_stats or {}), **ls.workspace_index.stats()})
 
 
 # Params of custom methods arrive as pygls namedtuples (or anything else the client sent): fields by getattr.

@@ -58,6 +58,23 @@ def test_complete_json(tmp_path, tiny_model_dir):
     assert {"load", "cache_update", "decode", "total"} <= set(payload["timings_ms"])
 
 
+def test_complete_indexes_the_workspace(tmp_path, tiny_model_dir):
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    (tmp_path / "ignored.py").write_text("never indexed\n")
+    (tmp_path / "helpers.py").write_text("def add(a, b):\n    return a + b\n")
+    source = tmp_path / "a.py"
+    source.write_text("from helpers import add\nx = add(")
+    result = kvcomplete("complete", f"{source}:2:9", "--max-tokens", "2", "--json", "--workspace", str(tmp_path),
+                        "--model", str(tiny_model_dir))
+    assert result.returncode == 0, result.stderr
+    indexed = json.loads(result.stdout)["workspace"]
+    files = [tmp_path / ".gitignore", tmp_path / "helpers.py", source]
+    assert (indexed["folder"], indexed["indexedFiles"], indexed["indexedBytes"]) == (
+        str(tmp_path), 3, sum(path.stat().st_size for path in files))
+    assert_clean_error(kvcomplete("complete", f"{source}:1:1", "--workspace", str(tmp_path / "none"),
+                                  "--model", str(tiny_model_dir)), "is not a folder")
+
+
 @pytest.mark.default_model
 def test_info_on_the_default_model():
     result = kvcomplete("info", "--json")

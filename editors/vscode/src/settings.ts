@@ -22,6 +22,8 @@ export const SERVER_KEYS = [
   'maxFileBytes',
   'logLevel',
   'kernels',
+  'indexMaxFiles',
+  'indexMaxBytes',
 ] as const;
 
 export type ServerOptions = Partial<Record<(typeof SERVER_KEYS)[number], unknown>>;

@@ -1,0 +1,344 @@
+"""The workspace index: the project's files as git lists them, tokenized in the background for the drafters.
+
+The drafters (CopySpec, the n-gram model) propose what the project itself would write, so they should know the
+whole project, not just the open documents. The files are those git would track or show as untracked: every
+``.gitignore`` applies to its own folder and below (deeper ones win), then ``.git/info/exclude``; ``.git`` and
+ignored folders are not entered, symbolic links are not followed. No git binary is needed: ``pathspec``
+implements gitignore's matching. Binary (NUL bytes), non-UTF-8 and larger than ``maxFileBytes`` files are
+skipped, and ``indexMaxFiles`` / ``indexMaxBytes`` bound the whole (the drafters' memory grows with the tokens
+they are given).
+
+One background thread, at the lowest OS priority, lists and tokenizes; ``sink(key, tokens)`` hands each file's
+tokens on in pieces of ``CHUNK_TOKENS`` (key ``URI#n``; tokens ``None``: the piece is gone) and returns once
+they are taken, so a slow consumer slows the index and not the reverse, and the consumer's work per call is
+bounded (the n-gram model counts ~4 µs per token: a 300k-token file in one piece would hold the engine thread
+for a second). The keys differ from an open document's (its URI): an open file is its own source besides its
+saved copy. The index keeps sizes and token counts, never texts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import pathspec
+
+logger = logging.getLogger(__name__)
+IGNORE_FILE = ".gitignore"
+GIT_FOLDER = ".git"
+CHUNK_TOKENS = 8192  # ~30 ms of n-gram counting per piece
+Tokenize = Callable[[str], Sequence[int]]
+Sink = Callable[[str, "Sequence[int] | None"], None]
+Progress = Callable[[int, int], None]  # (files done, files listed)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_files: int  # files indexed at most (the first ones in listing order)
+    max_bytes: int  # their total size at most
+    max_file_bytes: int  # larger files are skipped
+
+    @classmethod
+    def of(cls, settings) -> Limits:
+        """The limits that ``settings`` (completion.config.Settings) set."""
+        return cls(settings.index_max_files, settings.index_max_bytes, settings.max_file_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedFile:
+    size: int  # bytes
+    mtime_ns: int  # an unchanged (size, mtime) is not tokenized again
+    tokens: int
+
+
+# -- listing -----------------------------------------------------------------------------------------------
+_Rules = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]  # (folder relative to the root, with "/"; its patterns)
+
+
+def _read_rules(path: Path) -> pathspec.GitIgnoreSpec | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    return spec if spec.patterns else None
+
+
+def _ignored(rules: _Rules, relative: str) -> bool:
+    """Whether ``relative`` (a folder ends with "/") is ignored: the deepest ignore file with a pattern that
+    matches it decides (a ``!`` pattern re-includes)."""
+    for base, spec in reversed(rules):
+        if relative.startswith(base):
+            include = spec.check_file(relative[len(base):]).include
+            if include is not None:
+                return include
+    return False
+
+
+def _root_rules(root: Path) -> _Rules:
+    exclude = _read_rules(root / GIT_FOLDER / "info" / "exclude")  # below every .gitignore in precedence
+    return (("", exclude),) if exclude else ()
+
+
+def list_files(root: Path) -> Iterator[Path]:
+    """The files under ``root`` that git would track or show as untracked, in sorted depth-first order."""
+    yield from _walk(root, "", _root_rules(root))
+
+
+def _walk(folder: Path, relative: str, rules: _Rules) -> Iterator[Path]:
+    here = _read_rules(folder / IGNORE_FILE)
+    if here is not None:
+        rules = rules + ((relative, here),)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == GIT_FOLDER:
+            continue
+        path = relative + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if not _ignored(rules, path + "/"):
+                yield from _walk(Path(entry.path), path + "/", rules)
+        elif entry.is_file(follow_symlinks=False) and not _ignored(rules, path):
+            yield Path(entry.path)
+
+
+def enclosing_git_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` that holds a ``.git`` (folder, or file for a worktree)."""
+    for folder in [path, *path.parents]:
+        if (folder / GIT_FOLDER).exists():
+            return folder
+    return None
+
+
+def is_listed(root: Path, path: Path) -> bool:
+    """Whether ``list_files(root)`` would list ``path`` (an existing file), without listing the rest."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return False
+    if not path.is_file() or path.is_symlink() or GIT_FOLDER in parts:
+        return False
+    rules, folder, relative = _root_rules(root), root, ""
+    for name in parts[:-1]:
+        here = _read_rules(folder / IGNORE_FILE)
+        if here is not None:
+            rules = rules + ((relative, here),)
+        folder, relative = folder / name, relative + name + "/"
+        if _ignored(rules, relative) or folder.is_symlink():
+            return False
+    here = _read_rules(folder / IGNORE_FILE)
+    if here is not None:
+        rules = rules + ((relative, here),)
+    return not _ignored(rules, relative + parts[-1])
+
+
+def read_text(path: Path, max_bytes: int) -> str | None:
+    """The file's text, or None when it is missing, larger than ``max_bytes``, binary or not UTF-8."""
+    try:
+        if path.stat().st_size > max_bytes:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if len(data) > max_bytes or b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+# -- the index ---------------------------------------------------------------------------------------------
+_RESCAN = object()  # a queued request to list the roots again
+
+
+class WorkspaceIndex:
+    """The indexed files of ``roots``, kept current by ``update`` calls (from any thread)."""
+
+    def __init__(self, roots: Sequence[Path], limits: Limits, tokenize: Tokenize, sink: Sink,
+                 progress: Progress | None = None, chunk_tokens: int = CHUNK_TOKENS) -> None:
+        self.roots = [Path(root).resolve() for root in roots]
+        self.limits, self.chunk_tokens = limits, chunk_tokens
+        self._tokenize, self._sink, self._progress = tokenize, sink, progress
+        self._files: dict[Path, IndexedFile] = {}
+        self._bytes = 0  # the sizes of _files, summed
+        self._lock = threading.Lock()  # _files is read by stats() on other threads
+        self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._pending = 0  # events queued and not yet handled
+        self._handled = threading.Condition()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kvcomplete-index", daemon=True)
+
+    # -- any thread ----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._put(_RESCAN)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the file under way (its sink call included)."""
+        self._stopped.set()
+        self._events.put(None)
+
+    def update(self, path: Path) -> None:
+        """``path`` was created, changed, saved or deleted (a folder: each file in it); a changed ignore file
+        lists everything again."""
+        self._put(_RESCAN if Path(path).name == IGNORE_FILE else Path(path).resolve())
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every event so far is handled (for tests and one-shot use); False on timeout."""
+        with self._handled:
+            return self._handled.wait_for(lambda: self._pending == 0 or self._stopped.is_set(), timeout)
+
+    def _put(self, event: object) -> None:
+        with self._handled:
+            self._pending += 1
+        self._events.put(event)
+
+    def files(self) -> dict[Path, IndexedFile]:
+        with self._lock:
+            return dict(self._files)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"indexedFiles": len(self._files), "indexedTokens": sum(f.tokens for f in self._files.values()),
+                    "indexedBytes": self._bytes}
+
+    # -- the index thread ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        _lowest_priority()
+        while (event := self._events.get()) is not None and not self._stopped.is_set():
+            try:
+                self._rescan() if event is _RESCAN else self._refresh(event)
+            except Exception:  # one bad file or folder must not end the index
+                logger.exception("workspace index: %s failed", "listing" if event is _RESCAN else event)
+            with self._handled:
+                self._pending -= 1
+                self._handled.notify_all()
+        with self._handled:
+            self._handled.notify_all()
+
+    def _rescan(self) -> None:
+        listed = self._listing()
+        for path in set(self._files) - set(listed):
+            self._drop(path)
+        for done, path in enumerate(listed, 1):
+            if self._stopped.is_set():
+                return
+            self._index(path)
+            if self._progress is not None:
+                self._progress(done, len(listed))
+
+    def _listing(self) -> list[Path]:
+        """Listed files within maxFiles, in listing order (the bytes bound is applied while indexing)."""
+        listed: list[Path] = []
+        for root in self.roots:
+            for path in list_files(root):
+                if len(listed) >= self.limits.max_files or self._stopped.is_set():
+                    return listed
+                listed.append(path)
+        return listed
+
+    def _refresh(self, path: Path) -> None:
+        if path.is_dir():  # a folder created or moved in: its ignore files and files are all new
+            self._rescan()
+        elif any(is_listed(root, path) for root in self.roots):
+            self._index(path)
+        else:  # deleted, or ignored; a deleted folder takes its files with it
+            for known in [p for p in self.files() if p == path or path in p.parents]:
+                self._drop(known)
+
+    def _index(self, path: Path) -> None:
+        """(Re)index ``path`` unless it is unchanged; skip (and drop) it when it cannot be read as text or is
+        over the limits."""
+        try:
+            stat = path.stat()
+        except OSError:
+            self._drop(path)
+            return
+        with self._lock:
+            known = self._files.get(path)
+            total = self._bytes - (known.size if known else 0)
+            full = known is None and len(self._files) >= self.limits.max_files
+        if known is not None and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            return
+        text = None if full or total + stat.st_size > self.limits.max_bytes else read_text(
+            path, self.limits.max_file_bytes)
+        if text is None:
+            self._drop(path)
+            return
+        tokens = self._tokenize(text)
+        self._feed(path, tokens, known.tokens if known else 0)
+        with self._lock:
+            self._bytes += stat.st_size - (known.size if known else 0)
+            self._files[path] = IndexedFile(stat.st_size, stat.st_mtime_ns, len(tokens))
+
+    def _drop(self, path: Path) -> None:
+        with self._lock:
+            known = self._files.pop(path, None)
+            self._bytes -= known.size if known else 0
+        if known is not None:
+            self._feed(path, (), known.tokens)
+
+    def _feed(self, path: Path, tokens: Sequence[int], before: int) -> None:
+        """Hand ``tokens`` on in pieces; pieces of the file's ``before`` tokens left over are removed."""
+        step, uri = self.chunk_tokens, path.as_uri()
+        for n in range(max(_pieces(len(tokens), step), _pieces(before, step))):
+            piece = tokens[n * step: (n + 1) * step]
+            self._sink(f"{uri}#{n}", piece if len(piece) else None)
+
+
+def _pieces(count: int, step: int) -> int:
+    return -(-count // step)
+
+
+def _lowest_priority() -> None:
+    """Give this thread the lowest CPU priority (Linux: threads have their own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not on this platform: the index still runs, at normal priority
+        pass
+
+
+def index_tokenizer(tokenizer) -> Tokenize:
+    """The model's tokenization (as ``Vocabulary.encode``) for the index thread, on its own tokenizer object.
+
+    A Hugging Face fast tokenizer sets flags on its Rust tokenizer on every call, and Rust refuses a second
+    thread's call meanwhile ("Already borrowed"): the index must not share the engine thread's object.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a pure-Python tokenizer: nothing shared to collide on
+        return lambda text: tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    from tokenizers import Tokenizer
+
+    own = Tokenizer.from_str(backend.to_str())
+    own.encode_special_tokens = True
+    return lambda text: own.encode(text, add_special_tokens=False).ids
+
+
+def feed_drafters(engine, key: str, tokens: Sequence[int] | None) -> None:
+    """On the engine thread: a piece of a workspace file becomes a source of CopySpec and the n-gram model
+    (``None``: it is no longer one)."""
+    for drafter in (engine.copyspec, engine.ngram):
+        if tokens is None:
+            drafter.remove_source(key)
+        else:
+            drafter.set_source(key, tokens)
+
+
+def index_now(engine, roots: Sequence[Path]) -> dict[str, int]:
+    """Index ``roots`` into the engine's drafters and wait until done (one-shot use: nothing else may use the
+    engine meanwhile); returns the index's stats."""
+    index = WorkspaceIndex(roots, Limits.of(engine.settings), index_tokenizer(engine.vocab.tokenizer),
+                           lambda key, tokens: feed_drafters(engine, key, tokens))
+    index.start()
+    index.wait_idle()
+    index.stop()
+    return index.stats()
