@@ -1,7 +1,8 @@
 """The plugin in real headless Neovim 0.12 with the real server (``kvcomplete serve``) on a tiny random model,
 through both UIs: the built-in ``vim.lsp.inline_completion`` and the extmark ghost text of Neovim 0.11, forced
 with ``ui = 'extmarks'``. Keys are typed as a user would; the tiny model's random words are fine for checking
-what lands in the buffer.
+what lands in the buffer. The server answers only with finished suggestions (``latencyBudgetMs: 0``), so that
+what a test reads on screen does not grow under it, except in the test of suggestions that grow.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def stats_where(condition: str = "true") -> str:
 @pytest.fixture(scope="module")
 def neovims(tmp_path_factory, tiny_model_dir):
     """One Neovim per UI, each with a file open at once so that both servers load the model at the same time."""
-    settings = {"model": str(tiny_model_dir), "maxTokens": 8, "suggestions": 3}
+    settings = {"model": str(tiny_model_dir), "maxTokens": 8, "suggestions": 3, "latencyBudgetMs": 0}
     started: dict[str, Neovim] = {}
     try:
         for ui in UIS:
@@ -178,6 +179,48 @@ def test_dismiss_hides_and_keys_do_their_usual_job_without_a_suggestion(nvim):
     nvim.keys("<Esc>")
 
 
+def test_suggestions_grow_without_a_keystroke(nvim):
+    """With a budget of 1 ms the first answer holds what was decoded by then (maybe nothing); the server's
+    ``kvcomplete/suggestionsChanged`` makes the plugin ask again, and the ghost text that ends on screen is a
+    prefix of (at most: equal to) the first suggestion the server gives without a budget."""
+    open_file(nvim, "grow.py")
+    nvim.lua(CLIENT + """  -- count inline completion requests, notifications and the requests they made
+      _G.grow = { requests = 0, notified = 0, refreshed = 0 }
+      local request = client.request
+      client.request = function(self, method, ...)
+        if method == 'textDocument/inlineCompletion' then _G.grow.requests = _G.grow.requests + 1 end
+        return request(self, method, ...)
+      end
+      local changed = client.handlers['kvcomplete/suggestionsChanged']
+      client.handlers['kvcomplete/suggestionsChanged'] = function(...)
+        local before = _G.grow.requests
+        _G.grow.notified = _G.grow.notified + 1
+        changed(...)
+        _G.grow.refreshed = _G.grow.refreshed + (_G.grow.requests > before and 1 or 0)
+      end
+    """)
+    def budget(ms: int) -> None:
+        nvim.lua(CLIENT + "client:notify('workspace/didChangeConfiguration', "
+                          f"{{ settings = {{ latencyBudgetMs = {ms} }} }})")
+
+    budget(1)
+    try:
+        nvim.keys("Goreturn a")
+        nvim.until("return _G.grow.refreshed > 0", what="a notification that asks again")
+        shown = nvim.until(GHOST, what="ghost text")
+        cursor = nvim.lua(CLIENT + "return vim.lsp.util.make_position_params(0, client.offset_encoding).position")
+        nvim.keys("<Esc>")
+    finally:
+        budget(0)
+    final = nvim.lua(CLIENT + f"""
+      local params = {{ textDocument = {{ uri = vim.uri_from_bufnr(0) }}, context = {{ triggerKind = 1 }},
+                       position = vim.json.decode({json.dumps(json.dumps(cursor))}) }}
+      local reply = client:request_sync('textDocument/inlineCompletion', params, 30000)
+      return (reply.result.items or reply.result)[1].insertText
+    """)
+    assert final.startswith(shown["text"]), (shown, final)
+
+
 def test_checkhealth_and_stats_command(nvim):
     open_file(nvim, "health.py")
     report = "\n".join(nvim.lua("vim.cmd('checkhealth kvcomplete')\n"
@@ -194,3 +237,4 @@ def test_checkhealth_and_stats_command(nvim):
                           what=":KvcompleteStats output")
     stats = nvim.lua(stats_where())
     assert f"accepts: {stats['accepts']}" in messages and "latencyMs.p50: " in messages
+    assert "first ghost text p50 " in messages and "final suggestion p50 " in messages

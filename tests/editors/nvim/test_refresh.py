@@ -70,7 +70,8 @@ NOTIFY = """
     table.insert(counts, #_G.fake.requests - before)
   end
   local last = _G.fake.requests[#_G.fake.requests]
-  return { counts = counts, encoding = client.offset_encoding, last = last.position, mode = vim.api.nvim_get_mode().mode }
+  return { counts = counts, encoding = client.offset_encoding, last = last.position,
+           mode = vim.api.nvim_get_mode().mode }
 """
 
 
