@@ -66,10 +66,12 @@ class ContextSegment:
     snippets: tuple[Snippet, ...]  # in the order of ``text``
 
 
-def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path], recent: Sequence[Path],
-                   budget: int, count_tokens: Callable[[str], int]) -> ContextSegment:
+def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path],
+                   recent: Sequence[tuple[Path, str]], budget: int, count_tokens: Callable[[str], int]
+                   ) -> ContextSegment:
     """The context segment for ``current``: snippets of ``files`` (the workspace index's files, under
-    ``roots``) and of ``recent`` (most recent first), whose rendered text costs at most ``budget`` tokens
+    ``roots``, read from disk) and of ``recent`` ((path, text) of the recently edited or visited documents,
+    most recent first: their text as the editor has it), whose rendered text costs at most ``budget`` tokens
     as ``count_tokens`` counts them. An empty segment when nothing fits or nothing relates."""
     listed = set(files)
     near = _near_text(current.text, current.offset)
@@ -131,10 +133,14 @@ def _resolve(module: str, level: int, current: Path, roots: Sequence[Path], list
     return None
 
 
-def _recent(current: Current, recent: Sequence[Path], near: frozenset[str]):
-    files = [path for path in recent if path != current.path][:RECENT_FILES]
-    best = [max(_chunks_of(path), key=lambda chunk: _similarity(chunk, near), default=None) for path in files]
-    return [Snippet(path, "recent", chunk.text, chunk.line) for path, chunk in zip(files, best) if chunk]
+def _recent(current: Current, recent: Sequence[tuple[Path, str]], near: frozenset[str]):
+    """Each recent document's chunk most like the cursor's surroundings (the first one when none is)."""
+    found = []
+    for path, text in [(path, text) for path, text in recent if path != current.path][:RECENT_FILES]:
+        best = max(_split(text), key=lambda chunk: (_similarity(chunk, near), -chunk.line), default=None)
+        if best is not None:
+            found.append(Snippet(path, "recent", best.text, best.line))
+    return found
 
 
 def _similar(current: Current, files: Sequence[Path], near: frozenset[str]):
@@ -195,8 +201,11 @@ def _chunks_of(path: Path) -> tuple[_Chunk, ...]:
 @lru_cache(maxsize=4096)
 def _chunks(path: Path, size: int, mtime_ns: int) -> tuple[_Chunk, ...]:
     """The file's chunks of CHUNK_LINES lines (cached while its size and modification time stay the same)."""
-    text = read_text(path, SNIPPET_MAX_FILE_BYTES)
-    lines = text.split("\n") if text else []
+    return _split(read_text(path, SNIPPET_MAX_FILE_BYTES) or "")
+
+
+def _split(text: str) -> tuple[_Chunk, ...]:
+    lines = text.split("\n")
     return tuple(_Chunk(start, chunk, _identifiers(chunk))
                  for start in range(0, len(lines), CHUNK_LINES)
                  if (chunk := "\n".join(lines[start: start + CHUNK_LINES]).strip("\n")))

@@ -64,7 +64,8 @@ def make_project(root: Path) -> Path:
 
 def select(root: Path, text: str = APP, recent=(), budget: int = 10_000):
     current = Current(root / "pkg/app/main.py", text, "python", len(text))
-    return select_context(current, [root], list(list_files(root)), list(recent), budget, len)
+    return select_context(current, [root], list(list_files(root)), [(path, path.read_text()) for path in recent],
+                          budget, len)
 
 
 def test_definitions_of_imported_names_come_first_and_nearest_the_document(tmp_path):
@@ -95,6 +96,14 @@ def test_recent_and_similar_chunks(tmp_path):
     assert ("similar", "pkg/plotting.py") in kinds and ("similar", "lib/words.py") not in kinds
     similar = next(s for s in segment.snippets if s.kind == "similar")
     assert similar.path == root / "pkg/plotting.py" and similar.text == PLOTTING.strip("\n") and similar.line == 0
+
+
+def test_a_recent_document_is_read_as_the_editor_has_it(tmp_path):
+    root = make_project(tmp_path)
+    current = Current(root / "pkg/app/main.py", "x = 1\n", "python", 6)
+    unsaved = "def tokenize_words(sentence):\n    return sentence.split()\n"
+    segment = select_context(current, [root], list(list_files(root)), [(root / "lib/words.py", unsaved)], 1000, len)
+    assert segment.text == f"# lib/words.py\n{unsaved}\n"
 
 
 def test_chunks_are_windows_of_lines(tmp_path):
