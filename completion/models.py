@@ -17,6 +17,7 @@ import torch  # noqa: E402
 from completion import attention, default_model  # noqa: E402
 from completion.config import Settings  # noqa: E402
 from completion.layout import FimTokens  # noqa: E402
+from completion.precision import resolve_dtype  # noqa: E402
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}
@@ -49,6 +50,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     load_seconds: float
+    dtype_reason: str = "set"  # why this dtype (completion/precision.py): shown by `kvcomplete info`
 
     @property
     def config(self):
@@ -67,6 +69,7 @@ class LoadedModel:
             "kv_heads": num_kv_heads(config),
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
+            "dtype_reason": self.dtype_reason,
             "fim": fim_tokens(self.tokenizer) is not None,
             "load_seconds": round(self.load_seconds, 3),
         }
@@ -96,12 +99,6 @@ def resolve_device(requested: str) -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
         raise ModelError("device 'cuda' was asked for, but torch sees no CUDA device (use --device cpu or auto)")
     return torch.device(requested)
-
-
-def resolve_dtype(requested: str, device: torch.device) -> torch.dtype:
-    if requested == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return getattr(torch, requested)
 
 
 def resolve_source(spec: str | None) -> tuple[str, str | None, str]:
@@ -192,7 +189,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     folder, gguf_file, name = resolve_source(settings.model)
     check_weights_format(folder, gguf_file, settings.allow_pickle)
     device = resolve_device(settings.device)
-    dtype = resolve_dtype(settings.dtype, device)
+    dtype, dtype_reason = resolve_dtype(settings.dtype, device)
     report(f"reading {name}", 0.05)
     try:
         config = AutoConfig.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
@@ -211,4 +208,5 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     model.to(device).eval().requires_grad_(False)
     report(f"{name} loaded", 1.0)
     return LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
-                       device=device, dtype=dtype, load_seconds=time.perf_counter() - started)
+                       device=device, dtype=dtype, load_seconds=time.perf_counter() - started,
+                       dtype_reason=dtype_reason)

@@ -9,49 +9,41 @@ kernel for forwards of up to TREE_KERNEL_MAX_TOKENS tokens (verification trees, 
 encodes) when the ``kernels`` setting resolves to Triton (auto: on CUDA), else SDPA with the full mask (long
 encodes everywhere: SDPA's prefill kernels are built for them). The same setting picks PIE's re-rotation kernel
 (``kernel_backend``).
+
+On CPU, the thread count of each forward is the runner's ThreadPolicy's (completion/threads.py): chosen per
+width from the measured times of earlier forwards, since the best count depends on what else runs.
 """
 
 from __future__ import annotations
 
-import contextlib
+import time
 
 import torch
 
 from completion.attention import TreeBlock, split_tree_block
 from completion.kv_store import KVStore
 from completion.models import LoadedModel, ModelError, head_dim, num_kv_heads
+from completion.threads import ThreadPolicy, available_threads, candidate_counts
 from kernels._triton import triton_runs
 from kernels.tree_attention import MAX_HEAD_DIM
 
 PREFILL_CHUNK = 512  # tokens per encoding forward: bounds the [heads, chunk, context] score memory
-# On CPU, a forward of few tokens runs on one thread: multi-threaded GEMMs with few rows are slower, and
-# pathologically so (10-60x, measured) when another process is busy on the cores, as an editor is.
-SINGLE_THREAD_BELOW = 256
 TREE_KERNEL_MAX_TOKENS = 128  # the tree kernel is built for trees (T <= 128); longer forwards are prefills
 KERNELS = {"auto": "auto", "triton": "triton", "torch": "reference"}  # setting -> kernels/ backend argument
 
 
-@contextlib.contextmanager
-def _threads_for(device: torch.device, tokens: int):
-    if device.type != "cpu" or tokens >= SINGLE_THREAD_BELOW or torch.get_num_threads() == 1:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 class ModelRunner:
-    def __init__(self, loaded: LoadedModel, kernels: str = "auto") -> None:
+    def __init__(self, loaded: LoadedModel, kernels: str = "auto", threads: ThreadPolicy | None = None) -> None:
+        """``threads``: the CPU thread policy (completion/threads.py); default: measured among 1, 2, 4, ...
+        up to torch's thread count. Unused on GPUs."""
         self.loaded = loaded
         self.model = loaded.model
         self.device = loaded.device
         config = loaded.config
         self.store_shape = (config.num_hidden_layers, num_kv_heads(config), head_dim(config))
         self.tokens_encoded = 0
+        self.threads = None if self.device.type != "cpu" else threads or ThreadPolicy(
+            candidate_counts(available_threads()))
         self.use_kernels(kernels)
 
     def use_kernels(self, kernels: str) -> None:
@@ -101,12 +93,25 @@ class ModelRunner:
             inputs = {"inputs_embeds": embeds.to(device=self.device, dtype=self.loaded.dtype).unsqueeze(0)}
         cache = store.cache_for_write(write_at, n)
         keep = logits_for or slice(None)
-        with _threads_for(self.device, n):
-            out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
-                             past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n),
-                             **attention_args)
+        threads = self._use_threads(n)
+        started = time.perf_counter()
+        out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
+                         past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n), **attention_args)
+        logits = out.logits[0].float()
+        if threads:
+            self.threads.record(n, threads, time.perf_counter() - started)
         self.tokens_encoded += n
-        return out.logits[0].float()
+        return logits
+
+    def _use_threads(self, n: int) -> int | None:
+        """Set torch's (process-wide) thread count to the policy's choice for ``n`` tokens, if it differs;
+        returns the count (None off CPU)."""
+        if self.threads is None:
+            return None
+        threads = self.threads.threads_for(n)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return threads
 
     def _full_mask(self, prefix_len: int, visible: torch.Tensor) -> torch.Tensor:
         """The boolean mask [1, 1, n, context] over every key (the SDPA path)."""

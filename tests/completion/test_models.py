@@ -7,6 +7,7 @@ import torch
 
 from completion.config import Settings
 from completion.models import ModelError, load
+from completion.precision import resolve_dtype
 from tests.tiny_models import save_tiny_model
 
 
@@ -48,7 +49,10 @@ def test_pickled_weights_need_explicit_permission(tmp_path, tokenizer):
     torch.save(model.state_dict(), pickled / "pytorch_model.bin")
     with pytest.raises(ModelError, match="--allow-pickle"):
         load(Settings(model=str(tmp_path / "pickled")))
-    assert load(Settings(model=str(tmp_path / "pickled"), allow_pickle=True)).model is not None
+    loaded = load(Settings(model=str(tmp_path / "pickled"), allow_pickle=True, dtype="float32"))
+    weights = loaded.model.state_dict()  # the pickled weights are the ones loaded, not a fresh initialisation
+    assert sorted(weights) == sorted(model.state_dict())
+    assert all(torch.equal(weights[name], tensor) for name, tensor in model.state_dict().items())
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt_neox", "phi"])
@@ -57,4 +61,6 @@ def test_rotary_spec_matches_the_model(tmp_path, tokenizer, family):
     head_dim = loaded.config.hidden_size // loaded.config.num_attention_heads
     expected = {"llama": head_dim, "gpt_neox": head_dim // 4, "phi": head_dim // 2}[family]
     assert loaded.rotary.rotary_dim == expected
-    assert loaded.dtype == torch.float32 and loaded.info()["device"] == "cpu"
+    info = loaded.info()
+    assert (loaded.dtype, info["dtype_reason"]) == resolve_dtype("auto", torch.device("cpu"))
+    assert info["device"] == "cpu" and info["dtype"] == str(loaded.dtype).removeprefix("torch.")

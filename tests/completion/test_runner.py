@@ -111,3 +111,19 @@ def test_kernels_is_an_lsp_setting():
     assert settings.kernels == "torch" and unknown == [] and Settings().kernels == "auto"
     with pytest.raises(ValueError, match="kernels must be one of auto, triton, torch"):
         settings_from_lsp({"kernels": "cuda"})
+
+
+def test_cpu_forwards_run_on_the_thread_policys_count():
+    """The runner sets torch's thread count to the policy's choice and feeds the forward's time back."""
+    if DEVICE.type != "cpu":
+        pytest.skip("threads are chosen on CPU only")
+    from completion.threads import ThreadPolicy
+
+    before = torch.get_num_threads()
+    runner = ModelRunner(tiny_loaded("llama"), "torch", threads=ThreadPolicy((1,)))
+    try:
+        runner.encode(runner.new_store(16), [1, 2, 3], 0)
+        assert torch.get_num_threads() == 1
+        assert list(runner.threads.table()) == [4] and runner.threads.table()[4][1] > 0
+    finally:
+        torch.set_num_threads(before)
