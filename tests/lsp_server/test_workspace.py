@@ -57,6 +57,30 @@ async def test_completion_answered_while_a_large_tree_is_indexed(start_server, t
     assert await client.stop_server() == 0
 
 
+@pytest.mark.e2e
+async def test_watcher_registered_for_a_client_that_can_and_folders_indexed(start_server, tiny_options, tmp_path):
+    (tmp_path / "a.py").write_text("alpha = 1\n")
+    client = await start_server(None, initialize=False)
+    registrations: list[types.Registration] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
+    capabilities = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)))
+    await client.initialize_async(types.InitializeParams(
+        capabilities=capabilities, initialization_options=tiny_options,
+        workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="project")]))
+    client.initialized(types.InitializedParams())
+    await eventually(lambda: registrations)
+    assert [(r.id, r.method) for r in registrations] == [
+        ("kvcomplete-watched-files", types.WORKSPACE_DID_CHANGE_WATCHED_FILES)]
+    stats = await eventually(lambda: _stats_when(client, lambda stats: stats["indexedFiles"] == 1))
+    assert stats["indexedBytes"] == len("alpha = 1\n")
+    assert await client.stop_server() == 0
+
+
 def _listed_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in [*root.rglob("*.py"), root / ".gitignore"])
 
