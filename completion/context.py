@@ -62,8 +62,14 @@ class Snippet:
 
 @dataclass(frozen=True, slots=True)
 class ContextSegment:
-    text: str  # what goes in front of the document
-    snippets: tuple[Snippet, ...]  # in the order of ``text``
+    snippets: tuple[Snippet, ...]  # in the order of the text
+    blocks: tuple[str, ...]  # each snippet as rendered: path comment, text, blank line
+
+    @property
+    def text(self) -> str:
+        """What goes in front of the document. Tokenizing it block by block keeps a snippet's tokens the same
+        whatever surrounds it, so a change of selection is a token edit per added or removed block."""
+        return "".join(self.blocks)
 
 
 def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path],
@@ -87,7 +93,7 @@ def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path
             seen.add(_identity(snippet))
             used += cost
     chosen.reverse()  # the first chosen is the most important: nearest the document
-    return ContextSegment("".join(_render(s, current.language, roots) for s in chosen), tuple(chosen))
+    return ContextSegment(tuple(chosen), tuple(_render(s, current.language, roots) for s in chosen))
 
 
 # -- candidates --------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def test_definitions_of_imported_names_come_first_and_nearest_the_document(tmp_p
                 ("pkg/geometry.py", AREA)]
     definitions = [s for s in segment.snippets if s.kind in ("definition", "outline")]
     assert [(s.path.relative_to(root).as_posix(), s.text) for s in definitions] == expected
-    assert segment.text.endswith("".join(f"# {path}\n{text}\n\n" for path, text in expected))
+    assert segment.blocks[-len(expected):] == tuple(f"# {path}\n{text}\n\n" for path, text in expected)
+    assert segment.text == "".join(segment.blocks)
 
 
 def test_the_budget_keeps_the_most_important_snippets(tmp_path):
