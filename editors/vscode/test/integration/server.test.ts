@@ -1,7 +1,8 @@
 /**
  * The extension's modules against the real Python server: its settings as the server's options, the
  * inline middleware over real `textDocument/inlineCompletion` answers (k items, cancellation), full and
- * partial accepts as `kvcomplete/didAccept`, the status bar's model line and the stats.
+ * partial accepts as `kvcomplete/didAccept`, the status bar's model line and the stats, and the server's
+ * `kvcomplete/suggestionsChanged` as the extension judges it.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as vscode from 'vscode';
 import {
   CancellationTokenSource,
+  DidChangeConfigurationNotification,
   DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification,
   InlineCompletionRequest,
@@ -19,11 +21,12 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { AcceptTracker, DID_ACCEPT, type DidAcceptParams, type Offer } from '../../src/accepts';
 import { inlineCompletionMiddleware } from '../../src/inline';
+import { shouldRetrigger, SUGGESTIONS_CHANGED, type SuggestionsChangedParams } from '../../src/refresh';
 import { modelEvent } from '../../src/serverLog';
 import { readSettings, SERVER_KEYS } from '../../src/settings';
-import { formatStats, modelInUse, STATS_METHOD } from '../../src/stats';
+import { formatStats, modelInUse, STATS_METHOD, timings } from '../../src/stats';
 import { statusText } from '../../src/status';
-import { InlineCompletionItem, Position, Range, TextDocument } from '../vscode';
+import { InlineCompletionItem, Position, Range, Selection, TextDocument } from '../vscode';
 import { LspServer, PYTHON } from './lspServer';
 
 type Property = { default: unknown; enum?: string[] };
@@ -101,7 +104,8 @@ describe('the extension against kvcomplete serve', () => {
   const stats = () => server.connection.sendRequest<Record<string, unknown>>(STATS_METHOD);
 
   beforeAll(async () => {
-    server = await LspServer.start(settings.options);
+    // Finished suggestions only, so that answers hold all k of them; one test sets a budget and restores this.
+    server = await LspServer.start({ ...settings.options, latencyBudgetMs: 0 });
     await server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
       textDocument: { uri: URI, languageId: 'python', version, text: SOURCE },
     });
@@ -179,6 +183,33 @@ describe('the extension against kvcomplete serve', () => {
     expect(await pending).toBeNull();
     expect(tracker.counts.answers).toBe(answers);
     await server.until(async () => ((await stats()).cancelled as number) > (cancelled as number) ? true : undefined, 'the cancel');
+  });
+
+  it("notifies grown suggestions for the request's version and cursor, current until the user types on", async () => {
+    const changes: SuggestionsChangedParams[] = [];
+    server.connection.onNotification(SUGGESTIONS_CHANGED, (params: SuggestionsChangedParams) => changes.push(params));
+    const budget = (latencyBudgetMs: unknown) => server.connection.sendNotification(DidChangeConfigurationNotification.type,
+      { settings: { ...settings.options, latencyBudgetMs } });
+    await budget(1); // the answer is cut at once, and decoding goes on in the background
+    try {
+      await type('\n\ndef power(a, b):\n    ');
+      const cursor = document.positionAt(document.text.length);
+      const asked = version;
+      await provide();
+      // The server may also notify other spots it decodes at (a prefetch after the accepts above): not these.
+      const here = (params: SuggestionsChangedParams) => params.version === asked
+        && params.position.line === cursor.line && params.position.character === cursor.character;
+      const changed = await server.until(() => changes.find(here), 'a suggestionsChanged at the cursor');
+      expect(changed.uri).toBe(URI);
+      const editor = () => ({ document: { uri: document.uri, version }, selections: [new Selection(cursor, cursor)] });
+      expect(shouldRetrigger(changed, editor())).toBe(true);
+      expect(changes.filter((params) => !here(params)).some((params) => shouldRetrigger(params, editor()))).toBe(false);
+      await type('r');
+      expect(shouldRetrigger(changed, editor())).toBe(false);
+    } finally {
+      await budget(0);
+    }
+    expect(timings(await stats()).firstAnswerMs).toBeGreaterThan(0);
   });
 
   it('formats the real stats', async () => {
