@@ -24,6 +24,8 @@ export const SERVER_KEYS = [
   'kernels',
   'indexMaxFiles',
   'indexMaxBytes',
+  'latencyBudgetMs',
+  'prefetch',
 ] as const;
 
 export type ServerOptions = Partial<Record<(typeof SERVER_KEYS)[number], unknown>>;
