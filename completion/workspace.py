@@ -160,6 +160,14 @@ def read_text(path: Path, max_bytes: int) -> str | None:
 _RESCAN = object()  # a queued request to list the roots again
 
 
+@dataclass(frozen=True, slots=True)
+class _Reset:
+    """A queued request to drop every file and index again with new limits or a new tokenizer."""
+
+    limits: Limits
+    tokenize: Tokenize
+
+
 class WorkspaceIndex:
     """The indexed files of ``roots``, kept current by ``update`` calls (from any thread)."""
 
@@ -187,6 +195,11 @@ class WorkspaceIndex:
         self._stopped.set()
         self._events.put(None)
 
+    def reset(self, limits: Limits, tokenize: Tokenize) -> None:
+        """Index everything again under new limits, or with a new model's tokenizer: every piece handed on so
+        far is removed first, so nothing of the old limits or tokens stays with the consumer."""
+        self._put(_Reset(limits, tokenize))
+
     def update(self, path: Path) -> None:
         """``path`` was created, changed, saved or deleted (a folder: each file in it); a changed ignore file
         lists everything again."""
@@ -203,6 +216,7 @@ class WorkspaceIndex:
         self._events.put(event)
 
     def files(self) -> dict[Path, IndexedFile]:
+        """The indexed files now (a copy)."""
         with self._lock:
             return dict(self._files)
 
@@ -216,14 +230,25 @@ class WorkspaceIndex:
         _lowest_priority()
         while (event := self._events.get()) is not None and not self._stopped.is_set():
             try:
-                self._rescan() if event is _RESCAN else self._refresh(event)
+                self._handle(event)
             except Exception:  # one bad file or folder must not end the index
-                logger.exception("workspace index: %s failed", "listing" if event is _RESCAN else event)
+                logger.exception("workspace index: %s failed", event)
             with self._handled:
                 self._pending -= 1
                 self._handled.notify_all()
         with self._handled:
             self._handled.notify_all()
+
+    def _handle(self, event: object) -> None:
+        if isinstance(event, _Reset):
+            for path in self.files():
+                self._drop(path)
+            self.limits, self._tokenize = event.limits, event.tokenize
+            self._rescan()
+        elif event is _RESCAN:
+            self._rescan()
+        else:
+            self._refresh(event)
 
     def _rescan(self) -> None:
         listed = self._listing()

@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from completion.config import Settings
-from completion.workspace import Limits, WorkspaceIndex, feed_drafters, index_tokenizer
+from completion.workspace import Limits, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
 from lsp_server.progress import LoadProgress
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class WorkspaceFeeder:
         self.index: WorkspaceIndex | None = None
         self.progress = LoadProgress(server, TITLE)
         self._starting: asyncio.Task | None = None
+        self._tokenize: Tokenize | None = None  # the latest model's, as the index will have it
 
     def client_ready(self, capabilities: types.ClientCapabilities) -> None:
         """Show progress if the client can, and ask for file events when it can register watchers dynamically."""
@@ -65,21 +66,20 @@ class WorkspaceFeeder:
             logger.info("no file watcher: %s", error)
 
     def model_ready(self) -> None:
-        """(Re)index with the new model's tokens (on the event loop)."""
-        self.restart()
-
-    def restart(self) -> None:
-        self.stop()
-        if self.folders and self._server.settings.index_max_files > 0:
+        """Index with the new model's tokens (on the event loop): a first index, or the same one again."""
+        if self.folders:
             self._starting = asyncio.ensure_future(self._start())
 
     async def _start(self) -> None:
         tokenize = await self._server.worker.call(lambda engine: index_tokenizer(engine.vocab.tokenizer))
         if tokenize is None:  # no model after all
             return
+        self._tokenize, limits = tokenize, Limits.of(self._server.settings)
+        if self.index is not None:
+            self.index.reset(limits, tokenize)
+            return
         loop = asyncio.get_running_loop()
-        self.index = WorkspaceIndex(self.folders, Limits.of(self._server.settings), tokenize,
-                                    lambda key, tokens: self._feed(loop, key, tokens),
+        self.index = WorkspaceIndex(self.folders, limits, tokenize, lambda key, tokens: self._feed(loop, key, tokens),
                                     lambda done, total: loop.call_soon_threadsafe(self._report, done, total))
         self.index.start()
         logger.info("indexing %s", ", ".join(str(folder) for folder in self.folders))
@@ -99,8 +99,9 @@ class WorkspaceFeeder:
             self.progress.finished(f"{total} files")
 
     def reconfigure(self, previous: Settings, settings: Settings) -> None:
+        """New limits: index again within them (``indexMaxFiles`` 0 empties the index)."""
         if self.index is not None and Limits.of(previous) != Limits.of(settings):
-            self.restart()
+            self.index.reset(Limits.of(settings), self._tokenize)
 
     def changed(self, uri: str) -> None:
         """A file was created, changed, deleted or saved."""

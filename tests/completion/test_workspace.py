@@ -107,14 +107,14 @@ class Recorder:
         return {uri: [t for n in sorted(pieces) for t in pieces[n]] for uri, pieces in files.items()}
 
 
-def reference(root: Path, limits: Limits) -> dict[str, list[int]]:
+def reference(root: Path, limits: Limits, tokenize=fake_tokenize) -> dict[str, list[int]]:
     """What a fresh index of ``root`` gives the drafters: listed text files within the limits, in order."""
     sources, total = {}, 0
     for path in list_files(root):
         text = read_text(path, limits.max_file_bytes)
         if text is None or len(sources) >= limits.max_files or total + path.stat().st_size > limits.max_bytes:
             continue
-        sources[path.as_uri()] = fake_tokenize(text)
+        sources[path.as_uri()] = tokenize(text)
         total += path.stat().st_size
     return sources
 
@@ -170,6 +170,23 @@ def test_index_follows_created_changed_and_deleted_files(tmp_path):
     assert index.wait_idle(10)
     assert recorder.sources == reference(root, WIDE)
     assert (root / "new.py").as_uri() not in recorder.sources
+    index.stop()
+
+
+def test_reset_replaces_everything_handed_on(tmp_path):
+    root = make_tree(tmp_path)
+    index, recorder = run_index(root, WIDE, chunk_tokens=4)
+    smaller = Limits(max_files=3, max_bytes=10_000, max_file_bytes=1_000)
+
+    def other_model(text: str) -> list[int]:
+        return [byte + 1000 for byte in text.encode("utf-8")]
+
+    index.reset(smaller, other_model)
+    assert index.wait_idle(10)
+    assert recorder.sources == reference(root, smaller, other_model)
+    index.reset(Limits(0, 0, 0), other_model)  # indexMaxFiles 0: nothing stays with the drafters
+    assert index.wait_idle(10)
+    assert recorder.pieces == {} and index.stats()["indexedFiles"] == 0
     index.stop()
 
 

@@ -58,7 +58,7 @@ async def test_completion_answered_while_a_large_tree_is_indexed(start_server, t
 
 
 @pytest.mark.e2e
-async def test_watcher_registered_for_a_client_that_can_and_folders_indexed(start_server, tiny_options, tmp_path):
+async def test_watcher_registered_folders_indexed_and_limits_applied(start_server, tiny_options, tmp_path):
     (tmp_path / "a.py").write_text("alpha = 1\n")
     client = await start_server(None, initialize=False)
     registrations: list[types.Registration] = []
@@ -78,6 +78,8 @@ async def test_watcher_registered_for_a_client_that_can_and_folders_indexed(star
         ("kvcomplete-watched-files", types.WORKSPACE_DID_CHANGE_WATCHED_FILES)]
     stats = await eventually(lambda: _stats_when(client, lambda stats: stats["indexedFiles"] == 1))
     assert stats["indexedBytes"] == len("alpha = 1\n")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"indexMaxFiles": 0}))
+    await eventually(lambda: _stats_when(client, lambda stats: stats["indexedFiles"] == 0))
     assert await client.stop_server() == 0
 
 
