@@ -257,12 +257,18 @@ class Engine:
         return False
 
     def _continue_decoding(self, doc: OpenDocument) -> bool:
+        """One more step of a decoding cut at the latency budget, while its suggestions can still be shown:
+        the text is as it was, or the user is typing along one of them."""
         continuation = doc.continuation
         if continuation is None:
             return False
+        typed = _typed_since(continuation, doc)
+        if typed is None:
+            doc.continuation = None
+            return False
         continuation.decoding.run(cancelled=lambda: False, max_steps=1)
         self._show(doc, continuation.decoding)
-        self.on_suggestions_changed(doc.uri, len(continuation.before))
+        self.on_suggestions_changed(doc.uri, len(continuation.before) + len(typed))
         return True
 
     def _prefetch(self, doc: OpenDocument) -> bool:
@@ -344,6 +350,17 @@ def _held_window(tokens: list[int], target: Target) -> Window:
         return target.window
     missing = len(target.tokens) - len(tokens)
     return Window(target.window.start, max(target.window.start, target.window.end - missing))
+
+
+def _typed_since(continuation: Continuation, doc: OpenDocument) -> str | None:
+    """What was typed at the continuation's cursor since, when that follows one of the suggestions shown
+    (or nothing was typed); None when the text moved on some other way."""
+    before, after, text = continuation.before, continuation.after, doc.text
+    if len(text) < len(before) + len(after) or not text.startswith(before) or not text.endswith(after):
+        return None
+    typed = text[len(before): len(text) - len(after)]
+    shown = doc.shown.suggestions if doc.shown is not None else ()
+    return typed if not typed or any(s.text.startswith(typed) for s in shown) else None
 
 
 def _layout(settings: Settings, fim: FimTokens | None, loaded: models.LoadedModel) -> Layout:

@@ -29,7 +29,7 @@ FIM_NAMES = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
 
 def fim_engine(model_dir, layout: str, pie: bool = True) -> Engine:
     """float32: the cache comparisons below hold to fp32 rounding (bf16 would need bf16 tolerances)."""
-    return Engine(Settings(model=str(model_dir), device="cpu", dtype="float32", fim_layout=layout, pie=pie,
+    return Engine(Settings(model=str(model_dir), device="cpu", dtype="float32", weights="fp32", fim_layout=layout, pie=pie,
                            max_tokens=4, suggestions=2))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -12,6 +13,9 @@ from completion.engine import Cancelled, Completion, ModelError, Suggestion, Tex
 from lsp_server.cancellation import SUPERSEDED, Tickets
 from lsp_server.worker import EngineWorker
 from tests.lsp_server.client import eventually
+
+
+BACKGROUND_STEP_S = 0.05
 
 
 class RecordingEngine:
@@ -29,6 +33,18 @@ class RecordingEngine:
         self.busy = threading.Event()  # set while complete runs
         self.release = threading.Event()
         self.steps = 0
+        self.background_left = 0  # steps of idle-time work still to do, each BACKGROUND_STEP_S long
+        self.background_done = 0
+        self.on_suggestions_changed = None  # set by the worker
+
+    def background_step(self) -> bool:
+        if self.background_left == 0:
+            return False
+        time.sleep(BACKGROUND_STEP_S)
+        self.background_left -= 1
+        self.background_done += 1
+        self._record("background")
+        return True
 
     @property
     def info(self) -> dict:
@@ -53,7 +69,7 @@ class RecordingEngine:
     def reconfigure(self, settings):
         self._record("reconfigure", settings.max_tokens)
 
-    def complete(self, uri, offset, k=None, max_tokens=None, cancelled=lambda: False):
+    def complete(self, uri, offset, k=None, max_tokens=None, cancelled=lambda: False, budget_ms=0):
         self._record("complete", uri, offset)
         self.busy.set()
         while not self.release.wait(0.005):
@@ -77,6 +93,9 @@ class Events:
 
     def load_finished(self, info, error) -> None:
         self.seen.append(("finished", info, error))
+
+    def suggestions_changed(self, uri, offset) -> None:
+        self.seen.append(("changed", uri, offset))
 
 
 @pytest.fixture
@@ -199,3 +218,21 @@ async def test_settings_that_keep_the_model_reconfigure_without_a_reload(worker)
     await worker.call(lambda engine: None)
     assert worker._engine.calls == [("reconfigure", 7)]
     assert [event[0] for event in worker._events.seen] == ["started", "progress", "finished"]
+
+
+async def test_background_work_runs_when_idle_and_a_request_waits_for_one_step_at_most(worker):
+    engine = worker._engine
+    engine.release.set()
+    engine.background_left = 40  # 2 s of idle-time work in 50 ms steps, found after the next job
+    await worker.call(lambda engine: None)
+    await eventually(lambda: engine.background_done > 0, timeout=5, interval=0.005)
+    completion = await worker.complete("file:///a.py", 7, Tickets().issue("file:///a.py"))
+    assert completion.suggestions[0].text == "at 7"
+    assert engine.background_left > 0, "the request was answered before the background work ran out"
+    await eventually(lambda: engine.background_left == 0, timeout=10, interval=0.01)  # and it resumed after
+    assert engine.calls.index(("complete", "file:///a.py", 7)) < len(engine.calls) - 1
+
+
+async def test_the_engine_tells_the_server_when_suggestions_grew(worker):
+    worker._engine.on_suggestions_changed("file:///a.py", 12)
+    await eventually(lambda: ("changed", "file:///a.py", 12) in worker._events.seen, timeout=5, interval=0.005)
