@@ -98,8 +98,9 @@ def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path
 
 # -- candidates --------------------------------------------------------------------------------------------
 def _definitions(current: Current, roots: Sequence[Path], listed: set[Path], near: frozenset[str]):
-    """Definitions of imported names (and outlines of modules imported whole), names used near the cursor
-    first, then in import order."""
+    """Definitions of the imported names, and of the attributes used of imported modules (``events.X``; a
+    module none of whose attributes resolves gives its outline instead). Names used near the cursor first,
+    then those used elsewhere in the document, then the rest; then in import order."""
     if current.language != "python" or current.path is None:
         return []
     found = []
@@ -111,12 +112,29 @@ def _definitions(current: Current, roots: Sequence[Path], listed: set[Path], nea
             text = read_text(target, SNIPPET_MAX_FILE_BYTES) if target else None
             if text is None:
                 continue
-            shown = outline.definition(text, name) if name and not submodule else None
-            snippet = Snippet(target, "definition", shown) if shown else (
-                Snippet(target, "outline", outline.module_outline(text)))
-            if snippet.text:
-                found.append((bound not in near, order, snippet))
-    return [snippet for *_, snippet in sorted(found, key=lambda item: item[:2])]
+            if name and not submodule:
+                shown = outline.definition(text, name)
+                if shown:
+                    used = len(re.findall(rf"\b{re.escape(bound)}\b", current.text)) > 1  # besides its import
+                    found.append((_use(name, near, used), order, 0, Snippet(target, "definition", shown)))
+                continue
+            resolved = [(attribute, shown) for attribute in _attributes(current.text, bound)
+                        if (shown := outline.definition(text, attribute))]
+            for rank, (attribute, shown) in enumerate(resolved):
+                found.append((_use(attribute, near, True), order, rank, Snippet(target, "definition", shown)))
+            if not resolved and (shown := outline.module_outline(text)):
+                found.append((2, order, 0, Snippet(target, "outline", shown)))
+    return [snippet for *_, snippet in sorted(found, key=lambda item: item[:3])]
+
+
+def _use(name: str, near: frozenset[str], used: bool) -> int:
+    """0: used near the cursor; 1: elsewhere in the document; 2: not used."""
+    return 0 if name in near else 1 if used else 2
+
+
+def _attributes(text: str, module: str) -> list[str]:
+    """The attributes the document uses of ``module`` (as ``module.name``), in order of first use."""
+    return list(dict.fromkeys(re.findall(rf"\b{re.escape(module)}\.([A-Za-z_][A-Za-z0-9_]*)", text)))
 
 
 def _join(module: str, name: str) -> str:

@@ -24,7 +24,7 @@ class Import:
     module: str  # dotted; "" for ``from . import x``
     level: int  # leading dots: 0 for an absolute import
     names: tuple[str, ...]  # the imported names (empty: the module itself is imported)
-    bound: tuple[str, ...]  # the names the file uses for them (aliases, or a module's first component)
+    bound: tuple[str, ...]  # the names the file uses for them (aliases; the dotted module of a plain import)
 
 
 def _tree(text: str):
@@ -46,7 +46,7 @@ def imports(text: str) -> list[Import]:
         if node.type == "import_statement":
             for name in node.children_by_field_name("name"):
                 dotted, alias = _dotted_and_alias(name)
-                found.append(Import(dotted, 0, (), (alias or dotted.split(".")[0],)))
+                found.append(Import(dotted, 0, (), (alias or dotted,)))
         elif node.type == "import_from_statement":
             found.append(_from_import(node))
         else:

@@ -80,6 +80,15 @@ def test_definitions_of_imported_names_come_first_and_nearest_the_document(tmp_p
     assert segment.text == "".join(segment.blocks)
 
 
+def test_a_module_imported_whole_gives_the_definitions_of_the_attributes_used(tmp_path):
+    root = make_project(tmp_path)
+    text = "import pkg.plotting\nfrom pkg import geometry as geo\n\nx = geo.area(2) + pkg.plotting.plot_histogram("
+    definitions = [(s.path.relative_to(root).as_posix(), s.kind, s.text) for s in select(root, text).snippets
+                   if s.kind != "similar"]
+    assert definitions == [("pkg/geometry.py", "definition", AREA),
+                           ("pkg/plotting.py", "definition", PLOTTING_OUTLINE.replace(" ...", "\n    ..."))]
+
+
 def test_the_budget_keeps_the_most_important_snippets(tmp_path):
     root = make_project(tmp_path)
     area_block = f"# pkg/geometry.py\n{AREA}\n\n"
