@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from completion import outline
-from completion.syntax import language_of
+from completion.syntax import EXTENSIONS
 from completion.workspace import read_text
 
 CHUNK_LINES = 24  # a chunk of a file, for recent files and similarity
@@ -109,22 +109,43 @@ def _definitions(current: Current, roots: Sequence[Path], listed: set[Path], nea
         for name, bound in zip(item.names or (None,), item.bound):
             submodule = _resolve(_join(item.module, name), item.level, current.path, roots, listed) if name else None
             target = submodule or module
-            text = read_text(target, SNIPPET_MAX_FILE_BYTES) if target else None
-            if text is None:
+            parsed = _module_of(target) if target else None
+            if parsed is None:
                 continue
             if name and not submodule:
-                shown = outline.definition(text, name)
+                shown = parsed.definitions.get(name)
                 if shown:
                     used = len(re.findall(rf"\b{re.escape(bound)}\b", current.text)) > 1  # besides its import
                     found.append((_use(name, near, used), order, 0, Snippet(target, "definition", shown)))
                 continue
             resolved = [(attribute, shown) for attribute in _attributes(current.text, bound)
-                        if (shown := outline.definition(text, attribute))]
+                        if (shown := parsed.definitions.get(attribute))]
             for rank, (attribute, shown) in enumerate(resolved):
                 found.append((_use(attribute, near, True), order, rank, Snippet(target, "definition", shown)))
-            if not resolved and (shown := outline.module_outline(text)):
+            if not resolved and (shown := parsed.outline):
                 found.append((2, order, 0, Snippet(target, "outline", shown)))
     return [snippet for *_, snippet in sorted(found, key=lambda item: item[:3])]
+
+
+@dataclass(frozen=True, slots=True)
+class _Module:
+    definitions: dict[str, str]  # outline.definitions
+    outline: str  # outline.module_outline
+
+
+def _module_of(path: Path) -> _Module | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _module(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _module(path: Path, size: int, mtime_ns: int) -> _Module | None:
+    """A module's definitions and outline (cached while its size and modification time stay the same)."""
+    text = read_text(path, SNIPPET_MAX_FILE_BYTES)
+    return None if text is None else _Module(outline.definitions(text), outline.module_outline(text))
 
 
 def _use(name: str, near: frozenset[str], used: bool) -> int:
@@ -171,7 +192,7 @@ def _similar(current: Current, files: Sequence[Path], near: frozenset[str]):
     if not near:
         return []
     nearest = sorted((path for path in files if path != current.path
-                      and (current.language is None or language_of(path.name) == current.language)),
+                      and (current.language is None or EXTENSIONS.get(path.suffix.lower()) == current.language)),
                      key=lambda path: (_distance(path, current.path), str(path)))[:SCANNED_FILES]
     scored = [(-_similarity(chunk, near), str(path), chunk.line, path, chunk)
               for path in nearest for chunk in _chunks_of(path)]

@@ -15,6 +15,9 @@ from completion.syntax import _parser  # one cached parser per language
 FUNCTION, CLASS, DECORATED = "function_definition", "class_definition", "decorated_definition"
 LONG_STATEMENT_LINES = 3  # an assignment longer than this shows its first line only
 DOCSTRING_LINES = 8  # a longer docstring is cut after this many lines
+# Nodes that can hold an import statement: compound statements and their blocks (expressions cannot).
+_HOLDS_STATEMENTS = {"module", "block", "if_statement", "elif_clause", "else_clause", "try_statement", "except_clause",
+                     "finally_clause", "with_statement", "for_statement", "while_statement", FUNCTION, CLASS, DECORATED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ def imports(text: str) -> list[Import]:
                 found.append(Import(dotted, 0, (), (alias or dotted,)))
         elif node.type == "import_from_statement":
             found.append(_from_import(node))
-        else:
+        elif node.type in _HOLDS_STATEMENTS:
             stack.extend(reversed(node.children))
     return found
 
@@ -71,16 +74,19 @@ def _from_import(node) -> Import:
     return Import(dotted, level, tuple(name for name, _ in pairs), tuple(alias or name for name, alias in pairs))
 
 
-def definition(text: str, name: str) -> str | None:
-    """The top-level definition of ``name`` in ``text``, shortened as the module docstring says (None: none)."""
+def definitions(text: str) -> dict[str, str]:
+    """The top-level definitions in ``text`` by name, shortened as the module docstring says (one parse for
+    all: a module's file is read once for every name imported from it)."""
     root = _tree(text)
+    found: dict[str, str] = {}
     for node in root.children if root is not None else ():
         inner = _inner(node)
-        if inner.type in (FUNCTION, CLASS) and _text(inner.child_by_field_name("name")) == name:
-            return _function(node) if inner.type == FUNCTION else _class(node)
-        if inner.type == "expression_statement" and _assigns(inner) == name:
-            return _statement(inner)
-    return None
+        if inner.type in (FUNCTION, CLASS):
+            shown = _function(node) if inner.type == FUNCTION else _class(node)
+            found[_text(inner.child_by_field_name("name"))] = shown
+        elif inner.type == "expression_statement" and (name := _assigns(inner)) is not None:
+            found[name] = _statement(inner)
+    return found  # a name defined twice: the last definition, as Python binds it
 
 
 def module_outline(text: str) -> str:
