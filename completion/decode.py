@@ -217,6 +217,8 @@ class Decoding:
         while not self.done and not until() and (max_steps is None or steps < max_steps):
             self.step()
             steps += 1
+        if cancelled():  # a superseded request is not answered, even at its deadline
+            raise Cancelled()
 
     @torch.inference_mode()
     def step(self) -> None:

@@ -49,11 +49,12 @@ class KVStore:
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in (self.keys, self.values, self.original_keys))
 
-    def move(self, source: int, target: int, count: int) -> None:
-        """Copy slots [source, source+count) to [target, ...) in every tensor (ranges may overlap)."""
+    def move(self, source: int, target: int, count: int, keys: bool = True) -> None:
+        """Copy slots [source, source+count) to [target, ...) (ranges may overlap). Without ``keys`` the
+        rotated keys are left behind: PIE recomputes them at the target from the original keys anyway."""
         if count <= 0 or source == target:
             return
-        for tensor in (self.keys, self.values, self.original_keys):
+        for tensor in (self.keys, self.values, self.original_keys)[0 if keys else 1:]:
             tensor[:, :, target: target + count] = tensor[:, :, source: source + count].clone()
         self.encoded_at[target: target + count] = self.encoded_at[source: source + count].clone()
 

@@ -93,7 +93,7 @@ class Session:
         store.reserve(new_end + suffix + 1)
         self._resize_stale()
         # Park the suffix past the inserted tokens first, then encode the insert in front of it.
-        store.move(end, new_end, suffix)
+        store.move(end, new_end, suffix, keys=self.mode is EditMode.NAIVE)
         store.length = start
         if edit.inserted:
             self.runner.encode(store, list(edit.inserted), start)

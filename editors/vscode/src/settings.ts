@@ -12,6 +12,7 @@ export const SERVER_KEYS = [
   'model',
   'device',
   'dtype',
+  'weights',
   'suggestions',
   'maxTokens',
   'speculation',
@@ -24,6 +25,7 @@ export const SERVER_KEYS = [
   'kernels',
   'indexMaxFiles',
   'indexMaxBytes',
+  'contextTokens',
   'latencyBudgetMs',
   'prefetch',
 ] as const;
