@@ -8,11 +8,12 @@ implements gitignore's matching. Binary (NUL bytes), non-UTF-8 and larger than `
 skipped, and ``indexMaxFiles`` / ``indexMaxBytes`` bound the whole (the drafters' memory grows with the tokens
 they are given).
 
-One background thread, at the lowest OS priority, lists and tokenizes; ``sink(key, tokens)`` hands each file's
-tokens on in pieces of ``CHUNK_TOKENS`` (key ``URI#n``; tokens ``None``: the piece is gone) and returns once
-they are taken, so a slow consumer slows the index and not the reverse, and the consumer's work per call is
-bounded (the n-gram model counts ~4 µs per token: a 300k-token file in one piece would hold the engine thread
-for a second). The keys differ from an open document's (its URI): an open file is its own source besides its
+One background thread, at the lowest OS priority, lists and tokenizes; ``sink(pieces)`` hands the files' tokens
+on in pieces of at most ``CHUNK_TOKENS`` (key ``URI#n``; tokens ``None``: the piece is gone), small files'
+pieces batched up to ``CHUNK_TOKENS`` per call, and returns once they are taken: a slow consumer slows the
+index and not the reverse, and the consumer's work per call is bounded (the n-gram model counts ~4 µs per
+token: a 300k-token file at once would hold the engine thread for a second; a call per small file would make
+the index wait behind a completion hundreds of times). The keys differ from an open document's (its URI): an open file is its own source besides its
 saved copy. The index keeps sizes and token counts, never texts.
 """
 
@@ -33,7 +34,8 @@ IGNORE_FILE = ".gitignore"
 GIT_FOLDER = ".git"
 CHUNK_TOKENS = 8192  # ~30 ms of n-gram counting per piece
 Tokenize = Callable[[str], Sequence[int]]
-Sink = Callable[[str, "Sequence[int] | None"], None]
+Pieces = list[tuple[str, "Sequence[int] | None"]]  # (key, tokens; None: removed)
+Sink = Callable[[Pieces], None]
 Progress = Callable[[int, int], None]  # (files done, files listed)
 
 
@@ -176,6 +178,8 @@ class WorkspaceIndex:
         self.roots = [Path(root).resolve() for root in roots]
         self.limits, self.chunk_tokens = limits, chunk_tokens
         self._tokenize, self._sink, self._progress = tokenize, sink, progress
+        self._batch: Pieces = []  # pieces not handed on yet
+        self._batch_tokens = 0
         self._files: dict[Path, IndexedFile] = {}
         self._bytes = 0  # the sizes of _files, summed
         self._lock = threading.Lock()  # _files is read by stats() on other threads
@@ -231,6 +235,7 @@ class WorkspaceIndex:
         while (event := self._events.get()) is not None and not self._stopped.is_set():
             try:
                 self._handle(event)
+                self._flush()
             except Exception:  # one bad file or folder must not end the index
                 logger.exception("workspace index: %s failed", event)
             with self._handled:
@@ -317,7 +322,16 @@ class WorkspaceIndex:
         step, uri = self.chunk_tokens, path.as_uri()
         for n in range(max(_pieces(len(tokens), step), _pieces(before, step))):
             piece = tokens[n * step: (n + 1) * step]
-            self._sink(f"{uri}#{n}", piece if len(piece) else None)
+            cost = max(len(piece), min(step, before - n * step))  # the old piece's counts are taken out too
+            if self._batch_tokens + cost > step:
+                self._flush()
+            self._batch.append((f"{uri}#{n}", piece if len(piece) else None))
+            self._batch_tokens += cost
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch, self._batch, self._batch_tokens = self._batch, [], 0
+            self._sink(batch)
 
 
 def _pieces(count: int, step: int) -> int:
@@ -348,22 +362,24 @@ def index_tokenizer(tokenizer) -> Tokenize:
     return lambda text: own.encode(text, add_special_tokens=False).ids
 
 
-def feed_drafters(engine, key: str, tokens: Sequence[int] | None) -> None:
-    """On the engine thread: a piece of a workspace file becomes a source of CopySpec and the n-gram model
-    (``None``: it is no longer one)."""
-    for drafter in (engine.copyspec, engine.ngram):
-        if tokens is None:
-            drafter.remove_source(key)
-        else:
-            drafter.set_source(key, tokens)
+def feed_drafters(engine, pieces: Pieces) -> None:
+    """On the engine thread: pieces of workspace files become sources of CopySpec and the n-gram model
+    (tokens ``None``: that piece is no longer one)."""
+    for key, tokens in pieces:
+        for drafter in (engine.copyspec, engine.ngram):
+            if tokens is None:
+                drafter.remove_source(key)
+            else:
+                drafter.set_source(key, tokens)
 
 
 def index_now(engine, roots: Sequence[Path]) -> dict[str, int]:
     """Index ``roots`` into the engine's drafters and wait until done (one-shot use: nothing else may use the
     engine meanwhile); returns the index's stats."""
     index = WorkspaceIndex(roots, Limits.of(engine.settings), index_tokenizer(engine.vocab.tokenizer),
-                           lambda key, tokens: feed_drafters(engine, key, tokens))
+                           lambda pieces: feed_drafters(engine, pieces))
     index.start()
     index.wait_idle()
     index.stop()
+    engine.use_workspace(index.roots, index.files)  # and choose context segments from its files
     return index.stats()

@@ -2,8 +2,8 @@
 watched files and saves that keep it current, and its progress.
 
 The index (``completion/workspace.py``) runs on its own thread and tokenizes there, with a tokenizer object of
-its own; the engine thread only stores the tokens, one piece of a file at a time (the index waits for each), so
-a completion waits behind one piece's worth of work at most (~30 ms). The index starts once a model is loaded
+its own; the engine thread only stores the tokens, at most 8,192 at a time (the index waits for each batch), so
+a completion waits behind one batch's worth of work at most (~30 ms). The index starts once a model is loaded
 (tokens are the model's) and starts again when a new one is.
 """
 
@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Sequence
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from completion.config import Settings
-from completion.workspace import Limits, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
+from completion.workspace import Limits, Pieces, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
 from lsp_server.progress import LoadProgress
 
 logger = logging.getLogger(__name__)
@@ -79,15 +78,17 @@ class WorkspaceFeeder:
             self.index.reset(limits, tokenize)
             return
         loop = asyncio.get_running_loop()
-        self.index = WorkspaceIndex(self.folders, limits, tokenize, lambda key, tokens: self._feed(loop, key, tokens),
+        self.index = WorkspaceIndex(self.folders, limits, tokenize, lambda pieces: self._feed(loop, pieces),
                                     lambda done, total: loop.call_soon_threadsafe(self._report, done, total))
         self.index.start()
+        index = self.index
+        await self._server.worker.call(lambda engine: engine.use_workspace(index.roots, index.files))
         logger.info("indexing %s", ", ".join(str(folder) for folder in self.folders))
 
-    def _feed(self, loop: asyncio.AbstractEventLoop, key: str, tokens: Sequence[int] | None) -> None:
-        """On the index thread: give the tokens to the engine thread and wait until they are stored."""
+    def _feed(self, loop: asyncio.AbstractEventLoop, pieces: Pieces) -> None:
+        """On the index thread: give the pieces to the engine thread and wait until they are stored."""
         async def feed() -> None:
-            await self._server.worker.call(lambda engine: feed_drafters(engine, key, tokens))
+            await self._server.worker.call(lambda engine: feed_drafters(engine, pieces))
 
         asyncio.run_coroutine_threadsafe(feed(), loop).result(FEED_TIMEOUT_S)
 

@@ -87,14 +87,18 @@ def fake_tokenize(text: str) -> list[int]:
 class Recorder:
     """A sink that holds what the drafters would: each piece's tokens by key (URI#n)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_tokens: int) -> None:
         self.pieces: dict[str, list[int]] = {}
+        self.chunk_tokens = chunk_tokens
 
-    def __call__(self, key: str, tokens) -> None:
-        if tokens is None:
-            del self.pieces[key]
-        else:
-            self.pieces[key] = list(tokens)
+    def __call__(self, pieces) -> None:
+        work = sum(max(len(tokens or ()), len(self.pieces.get(key, ()))) for key, tokens in pieces)
+        assert work <= self.chunk_tokens  # a bounded batch: tokens counted in and out
+        for key, tokens in pieces:
+            if tokens is None:
+                del self.pieces[key]
+            else:
+                self.pieces[key] = list(tokens)
 
     @property
     def sources(self) -> dict[str, list[int]]:
@@ -120,7 +124,7 @@ def reference(root: Path, limits: Limits, tokenize=fake_tokenize) -> dict[str, l
 
 
 def run_index(root: Path, limits: Limits, chunk_tokens: int = 8192) -> tuple[WorkspaceIndex, Recorder]:
-    recorder = Recorder()
+    recorder = Recorder(chunk_tokens)
     index = WorkspaceIndex([root], limits, fake_tokenize, recorder, chunk_tokens=chunk_tokens)
     index.start()
     assert index.wait_idle(10)
