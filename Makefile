@@ -1,4 +1,4 @@
-# kvcomplete — the two commands of the README: `make demo` and `make test`.
+# kvcomplete — the two commands of the README: `make demo` and `make test` (`make test-fast` for the inner loop).
 VENV        ?= .venv
 PYTHON      ?= python3
 PY          := $(VENV)/bin/python
@@ -6,7 +6,7 @@ PY          := $(VENV)/bin/python
 TORCH_SPEC  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: setup model demo test clean vscode-test e2e-vscode
+.PHONY: setup model demo test test-fast clean vscode-test e2e-vscode
 
 setup: $(VENV)/.installed model
 
@@ -25,13 +25,17 @@ demo: setup
 test: setup vscode-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The inner loop: the Python tests not marked `slow` (no real model, server, editor or subprocess), under a minute.
+test-fast: setup
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
 # The VS Code extension (editors/vscode): npm ci when its lockfile changed, then build, lint, unit and
 # integration tests (against $(VENV)/bin/kvcomplete serve) and the .vsix. Needs Node.js 20+ and npm.
 VSCODE := editors/vscode
 
 vscode-test: setup $(VSCODE)/node_modules/.installed
 	cd $(VSCODE) && npm run --silent build && npm run --silent lint \
-	  && KVCOMPLETE_SERVER=$(abspath $(VENV))/bin/kvcomplete npx vitest run && npm run --silent package
+	  && KVCOMPLETE_SERVER=$(abspath $(VENV))/bin/kvcomplete npm test && npm run --silent package
 
 $(VSCODE)/node_modules/.installed: $(VSCODE)/package-lock.json
 	@command -v npm >/dev/null || { echo "the VS Code extension needs Node.js 20+ and npm: https://nodejs.org" >&2; exit 1; }

@@ -10,6 +10,8 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
 FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/layout.py
+# The settings that name the model itself: changing one loads another model; the others apply in place.
+RELOAD_FIELDS = ("model", "device", "dtype")
 
 # LSP initializationOptions use camelCase; the dataclass uses snake_case.
 LSP_KEYS = {
@@ -82,6 +84,10 @@ class Settings:
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied (and checked)."""
         return dataclasses.replace(self, **changes)
+
+    def reloads_model(self, previous: Settings) -> bool:
+        """Whether going from ``previous`` to these settings loads another model (a RELOAD_FIELDS one differs)."""
+        return any(getattr(self, name) != getattr(previous, name) for name in RELOAD_FIELDS)
 
 
 def settings_from_lsp(options: dict, base: Settings | None = None) -> tuple[Settings, list[str]]:

@@ -3,13 +3,13 @@
 Invariant: ``vocab.to_bytes(tokens) == text.encode()`` after every edit. An edit re-tokenizes only a few
 tokens around the changed bytes and returns the minimal token-range edit, which the KV session applies.
 A window whose tokenization disagrees with its neighbours at its edges is widened; after a few tries the
-whole text is re-tokenized (counted in ``full_retokenizations``).
+whole text is re-tokenized.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 
 from completion.vocab import Vocabulary
@@ -40,13 +40,6 @@ class TokenEdit:
         return len(self.inserted) - self.deleted
 
 
-@dataclass(slots=True)
-class MirrorStats:
-    edits: int = 0
-    full_retokenizations: int = 0
-    widenings: int = 0
-
-
 def _is_char_start(data: bytes, offset: int) -> bool:
     return offset == len(data) or (data[offset] & 0xC0) != 0x80
 
@@ -59,7 +52,6 @@ class Document:
         self.text = text
         self.tokens: list[int] = vocab.encode(text)
         self._ends: list[int] = list(accumulate(len(vocab.bytes_of[t]) for t in self.tokens))
-        self.stats = MirrorStats()
         self.version = 0
 
     # -- offsets ---------------------------------------------------------------------------------------
@@ -95,7 +87,6 @@ class Document:
         inserted = change.text.encode("utf-8")
         self.text = self.text[: change.start] + change.text + self.text[change.end:]
         self.version += 1
-        self.stats.edits += 1
         new_bytes = old_bytes[:byte_start] + inserted + old_bytes[byte_end:]
         shift = len(inserted) - (byte_end - byte_start)
 
@@ -105,10 +96,8 @@ class Document:
             window = self._retokenize_window(new_bytes, first, last, shift)
             if window is not None:
                 return self._splice(*window, last, shift)
-            self.stats.widenings += 1
             first = max(0, first - 4 * MARGIN_TOKENS)
             last = min(len(self.tokens), last + 4 * MARGIN_TOKENS)
-        self.stats.full_retokenizations += 1
         return self._splice(0, self.vocab.encode(self.text), len(self.tokens), shift)
 
     def _retokenize_window(self, new_bytes: bytes, first: int, last: int, shift: int) -> tuple[int, list[int]] | None:

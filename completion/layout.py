@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 
-LAYOUT_SETTINGS = ("auto", "ltr", "psm", "spm")
 # Families whose published models were trained on SPM as well as PSM (StarCoder, StarCoder2).
 SPM_FAMILIES = ("starcoder2", "gpt_bigcode")
 

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-# Nothing is ever downloaded at run time; set before transformers / huggingface_hub read them.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import torch
 
-import torch  # noqa: E402
-
-from completion import attention, default_model  # noqa: E402
-from completion.config import Settings  # noqa: E402
-from completion.layout import FimTokens  # noqa: E402
-from completion.precision import resolve_dtype  # noqa: E402
+from completion import attention, default_model
+from completion.config import Settings
+from completion.layout import FimTokens
+from completion.precision import resolve_dtype
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}

@@ -21,6 +21,7 @@ import time
 import torch
 
 from completion.attention import TreeBlock, split_tree_block
+from completion.config import KERNELS
 from completion.kv_store import KVStore
 from completion.models import LoadedModel, ModelError, head_dim, num_kv_heads
 from completion.threads import ThreadPolicy, available_threads, candidate_counts
@@ -29,7 +30,6 @@ from kernels.tree_attention import MAX_HEAD_DIM
 
 PREFILL_CHUNK = 512  # tokens per encoding forward: bounds the [heads, chunk, context] score memory
 TREE_KERNEL_MAX_TOKENS = 128  # the tree kernel is built for trees (T <= 128); longer forwards are prefills
-KERNELS = {"auto": "auto", "triton": "triton", "torch": "reference"}  # setting -> kernels/ backend argument
 
 
 class ModelRunner:
@@ -55,8 +55,8 @@ class ModelRunner:
         """
         if kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
-        try:
-            triton = triton_runs(KERNELS[kernels], self.device.type == "cuda")
+        try:  # the setting's "torch" is the kernels' "reference" backend
+            triton = triton_runs("reference" if kernels == "torch" else kernels, self.device.type == "cuda")
         except ValueError as error:
             raise ModelError(f"kernels={kernels!r} cannot run on {self.device}: {error}") from None
         fits = self.store_shape[2] <= MAX_HEAD_DIM

@@ -42,7 +42,6 @@ class Vocabulary:
         self.tokenizer = tokenizer
         self.special_ids = frozenset(tokenizer.all_special_ids) | frozenset(
             getattr(tokenizer, "added_tokens_decoder", {}) or {})
-        self.eos_ids = self._eos_ids(tokenizer)
         pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         self.bytes_of: list[bytes] = [self._piece_bytes(i, piece) for i, piece in enumerate(pieces)]
         # Sorted (bytes, id) of ordinary tokens, for "tokens that start with these bytes" look-ups.
@@ -51,15 +50,6 @@ class Vocabulary:
         self._sorted_bytes = [b for b, _ in ordinary]
         self._sorted_ids = [i for _, i in ordinary]
         self._id_of_bytes = {b: i for b, i in ordinary}
-
-    @staticmethod
-    def _eos_ids(tokenizer) -> frozenset[int]:
-        ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-        for name in ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<|file_separator|>"):
-            token_id = tokenizer.get_vocab().get(name)
-            if token_id is not None:
-                ids.add(token_id)
-        return frozenset(ids)
 
     def _piece_bytes(self, token_id: int, piece: str | None) -> bytes:
         if piece is None or token_id in self.special_ids:

@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from demo.actions import Accept, DeleteLine, MoveTo, Pacing, Step, Type, Wait, anchor_offset, line_span, next_key
 from demo.ghost import Answers, Ghost, matching_part
-from lsp_server.client import Editor, items_of
+from demo.lsp_client import Editor, items_of
 from lsp_server.stats import percentile
 
 REQUEST_CANCELLED = types.LSPErrorCodes.RequestCancelled.value

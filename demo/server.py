@@ -7,7 +7,7 @@ import sys
 from typing import AsyncIterator
 
 from completion.config import LSP_KEYS, Settings
-from lsp_server.client import LspClient
+from demo.lsp_client import LspClient
 
 # Only the command line may allow pickled checkpoints (the server refuses it over LSP).
 COMMAND_LINE_ONLY = {"allowPickle"}

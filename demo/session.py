@@ -9,9 +9,9 @@ from pathlib import Path
 
 from completion.config import Settings
 from demo.actions import Pacing, Step
+from demo.lsp_client import Editor
 from demo.replay import Observer, Replay, Timing
 from demo.server import served, wait_for_model
-from lsp_server.client import Editor
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU check, in one call on a CUDA machine: the kernel tests compiled (large shapes included) and the runner's
-# Triton-vs-torch tests, `kvcomplete bench kernels --json`, and the engine-level benchmark (completion/kernels_bench.py:
+# Triton-vs-torch tests, `kvcomplete bench kernels --json`, and the engine-level benchmark (kvcomplete/bench/engine_kernels.py:
 # kernels torch vs triton, greedy vs speculative, on a random model with Qwen2-1.5B's shape). See docs/kernels.md.
 #
 #   bash kernels/gpu_check.sh pack       # first, here (the default model installed): its tokenizer -> .gpu/tokenizer,
@@ -63,7 +63,7 @@ for name in ${STEPS:-tests bench engine}; do
         tests) step tests "$py" -m pytest -q -p no:cacheprovider -rs tests/kernels tests/completion/test_attention.py \
             tests/completion/test_runner.py ;;
         bench) step bench sh -c "'$py' -m kernels.bench --json >'$out/bench_kernels.json'" ;;
-        engine) step engine "$py" -m completion.kernels_bench --out "$out" ;;
+        engine) step engine "$py" -m kvcomplete.bench.engine_kernels --out "$out" ;;
         *) echo "unknown step $name (tests, bench, engine)"; failed=$((failed + 1)) ;;
     esac
 done

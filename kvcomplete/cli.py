@@ -9,19 +9,21 @@ import sys
 import time
 from pathlib import Path
 
+from completion import config
+from completion.offline import stay_offline
 from kvcomplete import __version__
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder, id in the local HF cache, or .gguf (default: embedded)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--device", default="auto", choices=config.DEVICES)
+    parser.add_argument("--dtype", default="auto", choices=config.DTYPES)
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (can run code)")
     parser.add_argument("--no-pie", dest="pie", action="store_false",
                         help="re-encode on every edit instead of PIE (also allows length-dependent rotary)")
-    parser.add_argument("--kernels", default="auto", choices=["auto", "triton", "torch"],
+    parser.add_argument("--kernels", default="auto", choices=config.KERNELS,
                         help="Triton kernels or PyTorch for tree attention and PIE re-rotation (auto: Triton on CUDA)")
-    parser.add_argument("--fim-layout", default="auto", choices=["auto", "ltr", "psm", "spm"],
+    parser.add_argument("--fim-layout", default="auto", choices=config.FIM_LAYOUTS,
                         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
 
 
@@ -145,10 +147,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         return bench_kernels(["--json"] if args.json else [])
     if args.suite == "layouts":
-        from completion.bench.layouts import main as bench_layouts
+        from kvcomplete.bench.layouts import main as bench_layouts
 
         return bench_layouts(_settings(args), quick=args.quick, as_json=args.json)
-    from completion.bench import main as bench_engine
+    from kvcomplete.bench import main as bench_engine
 
     return bench_engine(_settings(args), args.suite, quick=args.quick, as_json=args.json, out=Path(args.out),
                         note=args.note)
@@ -208,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stay_offline()  # before a command imports transformers
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -5,7 +5,11 @@ import os
 import sys
 
 from completion.config import Settings
-from lsp_server.server import run
+from completion.offline import stay_offline
+
+stay_offline()  # before lsp_server.server imports transformers
+
+from lsp_server.server import run  # noqa: E402
 
 parser = argparse.ArgumentParser(prog="python -m lsp_server", description=__doc__)
 parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead of stdio")

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-RELOAD_FIELDS = ("model", "device", "dtype")  # Engine.reconfigure reloads the model when one of them changes
 
 
 class WorkerEvents(Protocol):
@@ -195,7 +194,7 @@ class EngineWorker:
         if self._engine is None:
             self._load(settings, documents)
             return
-        reloads = any(getattr(settings, name) != getattr(self._settings, name) for name in RELOAD_FIELDS)
+        reloads = settings.reloads_model(self._settings)
         if reloads:
             self._start_load()
         try:

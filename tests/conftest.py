@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from completion.offline import stay_offline
+
+stay_offline()  # as the entry points do, before anything imports transformers
 
 import pytest
 import torch
@@ -20,7 +22,13 @@ from completion import default_model
 pytest_plugins = ["tests.tiny_models"]
 
 
+SLOW_KINDS = ("e2e", "default_model")  # a server, an editor or the real model: slow by nature
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(kind in item.keywords for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
     if default_model.is_installed():
         return
     for item in items:

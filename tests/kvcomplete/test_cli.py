@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts `kvcomplete` (torch, transformers) in a subprocess
+
 
 def kvcomplete(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "kvcomplete.cli", *args], capture_output=True, text=True,

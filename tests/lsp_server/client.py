@@ -1,4 +1,4 @@
-"""The tests' additions to the product's client (``lsp_server/client.py``): the server run from this checkout,
+"""The tests' additions to the product's client (``demo/lsp_client.py``): the server run from this checkout,
 raw bytes and batched messages for malformed or racing input, the in-sync check, and polling."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from lsp_server.client import Editor, LspClient
+from demo.lsp_client import Editor, LspClient
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_COMMAND = [sys.executable, "-m", "lsp_server"]

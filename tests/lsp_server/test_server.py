@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from completion.config import Settings
-from lsp_server.client import Editor, LspClient
+from demo.lsp_client import Editor, LspClient
 from lsp_server.server import run
 from tests.lsp_server.client import ROOT, SERVER_COMMAND, check_in_sync, message
 

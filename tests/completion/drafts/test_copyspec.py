@@ -3,6 +3,7 @@ adaptive copy length; never the context's own position; latency on real code."""
 
 from __future__ import annotations
 
+import statistics
 import sysconfig
 import time
 from pathlib import Path
@@ -119,24 +120,32 @@ def stdlib_tokens(tokenizer, count: int) -> list[int]:
     raise AssertionError("not enough standard library source")
 
 
+def naive_matches(code: list[int], cursor: int, width: int = 4) -> list[int]:
+    """The baseline CopySpec's index replaces: every earlier place where the last ``width`` tokens occur, by a scan."""
+    key = code[cursor - width:cursor]
+    return [i for i in range(cursor - width) if code[i:i + width] == key]
+
+
 def test_latency_on_real_code(tokenizer):
+    """Drafts at most cursors of real code; each proposal costs less than one linear scan of the document (the
+    baseline, timed in the same loop so that a busy machine slows both alike; no wall-clock threshold)."""
     code = stdlib_tokens(tokenizer, 10_000 + 20 * 4_000)
     spec = CopySpec()
-    started = time.perf_counter()
     spec.set_source("current", code[:10_000])
-    packing = time.perf_counter() - started
     for i in range(20):
         spec.set_source(f"other{i}", code[10_000 + 4_000 * i: 10_000 + 4_000 * (i + 1)])
     for i in range(64):
         spec.add_suggestion(code[500 * i: 500 * i + 24])
-    timings, drafted = [], 0
+    timings, scans, drafted = [], [], 0
     for cursor in range(200, 10_000, 50):
         started = time.perf_counter()
         drafted += bool(spec.propose(code[:cursor], 4, key="current"))
         timings.append(time.perf_counter() - started)
-    timings.sort()
-    median, p95 = timings[len(timings) // 2], timings[int(len(timings) * 0.95)]
+        started = time.perf_counter()
+        naive_matches(code, cursor)
+        scans.append(time.perf_counter() - started)
+    median, scan = statistics.median(timings), statistics.median(scans)
     print(f"\nCopySpec.propose, 10k + 20 x 4k tokens + 64 suggestions: median {median * 1e3:.3f} ms, "
-          f"p95 {p95 * 1e3:.3f} ms, max {timings[-1] * 1e3:.3f} ms; drafts at {drafted}/{len(timings)} cursors; "
-          f"set_source(10k) {packing * 1e3:.3f} ms")
-    assert median < 0.020 and drafted > len(timings) // 2
+          f"a linear scan {scan * 1e3:.3f} ms; drafts at {drafted}/{len(timings)} cursors")
+    assert drafted > len(timings) // 2
+    assert median < scan

@@ -85,18 +85,24 @@ def test_an_edit_equals_a_fresh_build(tokens, at, deleted, inserted):
     assert model == fresh
 
 
-def test_counting_cost():
+def test_an_edit_recounts_far_less_than_a_fresh_count_of_the_document():
+    """The cost claim relative to a baseline timed in the same run (no wall-clock threshold): re-setting an edited
+    document updates only the n-grams around the edit, so it costs a small part of counting that document anew."""
     rng = random.Random(0)
     # Zipf-like token stream: like code, many repeats and a long tail.
     files = [[int(rng.paretovariate(1.0)) % 20000 for _ in range(4000)] for _ in range(20)]
     model = NGramModel()
-    started = time.perf_counter()
     for i, tokens in enumerate(files):
         model.set_source(str(i), tokens)
-    build = time.perf_counter() - started
     edited = files[0][:2000] + [7, 8, 9] + files[0][2001:]
-    started = time.perf_counter()
-    model.set_source("0", edited)
-    edit = time.perf_counter() - started
-    print(f"\nn-gram counts: 20 x 4k tokens in {build * 1e3:.0f} ms; one edit of a 4k document in {edit * 1e3:.2f} ms")
-    assert build < 3.0 and edit < 0.05
+    edits, fresh_counts = [], []
+    for version in (edited, files[0], edited):  # interleaved, best of three each: load hits both alike
+        started = time.perf_counter()
+        NGramModel().set_source("0", version)
+        fresh_counts.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.set_source("0", version)
+        edits.append(time.perf_counter() - started)
+    print(f"\nn-gram counts of a 4k document: fresh {min(fresh_counts) * 1e3:.2f} ms, "
+          f"after a one-token edit {min(edits) * 1e3:.2f} ms")
+    assert min(edits) < min(fresh_counts) / 4

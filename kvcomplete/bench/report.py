@@ -12,10 +12,6 @@ import torch
 from completion.models import LoadedModel
 
 
-class SuiteUnavailable(Exception):
-    """A suite cannot run here (a missing part); `bench all` reports it and goes on with the others."""
-
-
 def machine(device: torch.device) -> dict:
     """The hardware and software a figure was measured on."""
     cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
-from completion.bench.layouts import main
+import pytest
+
 from completion.config import Settings
+from kvcomplete.bench.layouts import main
 
 
+@pytest.mark.slow  # the layouts benchmark, end to end
 def test_layout_costs(tiny_model_dir, capsys):
     assert main(Settings(model=str(tiny_model_dir), device="cpu"), quick=True, as_json=True) == 0
     layouts = json.loads(capsys.readouterr().out)["layouts"]

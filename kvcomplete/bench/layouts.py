@@ -89,7 +89,7 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def main(settings: Settings, quick: bool = False, as_json: bool = False) -> int:
-    from completion.bench.sources import cut_to_tokens, stdlib_source
+    from kvcomplete.bench.sources import cut_to_tokens, stdlib_source
     from completion.engine import Engine
     from completion.vocab import Vocabulary
 

@@ -16,10 +16,6 @@ import difflib
 import statistics
 import time
 
-from completion.bench.edit_tasks import TASKS, EditSample, module_samples
-from completion.bench.report import table
-from completion.bench.scale import Scale
-from completion.bench.sources import cut_to_tokens, held_out_modules, read_module, stdlib_source
 from completion.config import Settings
 from completion.document import Document, TextChange
 from completion.engine import Engine
@@ -27,6 +23,10 @@ from completion.models import LoadedModel
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
 from completion.vocab import Vocabulary
+from kvcomplete.bench.edit_tasks import TASKS, EditSample, module_samples
+from kvcomplete.bench.report import table
+from kvcomplete.bench.scale import Scale
+from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, read_module, stdlib_source
 
 MODES = ("pie", "full", "naive")
 FOLLOWING = {"pie": EditMode.PIE, "naive": EditMode.NAIVE}  # the modes that follow the edit in their cache

@@ -19,9 +19,9 @@ import bisect
 from dataclasses import dataclass
 from itertools import accumulate
 
-from completion.bench.sources import indentation, is_code_line
 from completion.document import TextChange
 from completion.vocab import Vocabulary
+from kvcomplete.bench.sources import indentation, is_code_line
 
 BLOCK_LINES = 3  # lines inserted or deleted by one edit
 PLACES = {  # per task: (fraction of the context's lines, kind of edit), top to bottom

@@ -7,10 +7,11 @@ import json
 import pytest
 import torch
 
-from completion import kernels_bench
-from completion.kernels_bench import BenchConfig, markdown, run
+from kvcomplete.bench import engine_kernels
+from kvcomplete.bench.engine_kernels import BenchConfig, markdown, run
 
 
+@pytest.mark.slow  # a model built and run under both kernel paths
 def test_tiny_run_measures_every_section(tokenizer):
     cfg = BenchConfig(torch.device("cpu"), shape="tiny", dtype=torch.float32, contexts=(48,), hidden=8, widths=(1, 5),
                       warmup=0, reps=1, requests=1, document_chars=600, max_tokens=2, suggestions=(1,))
@@ -31,7 +32,7 @@ def test_tiny_run_measures_every_section(tokenizer):
 
 
 def test_missing_tokenizer_is_reported(tmp_path, capsys):
-    assert kernels_bench.main(["--tokenizer", str(tmp_path), "--device", "cpu"]) == 2
+    assert engine_kernels.main(["--tokenizer", str(tmp_path), "--device", "cpu"]) == 2
     assert "no tokenizer in" in capsys.readouterr().err
 
 

@@ -14,26 +14,24 @@ import time
 import traceback
 from pathlib import Path
 
-from completion.bench import edits, latency, memory, plots, speculation
-from completion.bench.report import SuiteUnavailable, header, header_markdown, load_average
-from completion.bench.scale import FULL, QUICK, Scale
 from completion.config import Settings
 from completion.models import LoadedModel
+from kvcomplete.bench import edits, latency, memory, plots, speculation
+from kvcomplete.bench.report import header, header_markdown, load_average
+from kvcomplete.bench.scale import FULL, QUICK, Scale
 
 SUITES = {"edits": edits, "speculation": speculation, "latency": latency, "memory": memory}  # `all`'s order
 
 
 def run_suites(settings: Settings, loaded: LoadedModel, names: list[str], scale: Scale) -> dict[str, dict]:
     """Each suite's result, with its wall time and the load average around it (the CPU may be shared).
-    A suite that cannot run here is reported as unavailable, one that fails as failed (its traceback on
-    stderr): a long run keeps what the other suites measured."""
+    A suite that fails is reported as failed (its traceback on stderr): a long run keeps what the other
+    suites measured."""
     results = {}
     for name in names:
         started, load_before = time.perf_counter(), load_average()
         try:
             result = SUITES[name].run(settings, loaded, scale)
-        except SuiteUnavailable as error:
-            result = {"unavailable": str(error)}
         except Exception as error:  # noqa: BLE001 - reported in the outputs and the exit status
             traceback.print_exc()
             result = {"failed": f"{type(error).__name__}: {error}"}
@@ -44,17 +42,13 @@ def run_suites(settings: Settings, loaded: LoadedModel, names: list[str], scale:
     return results
 
 
-def _not_measured(result: dict) -> str | None:
-    return result.get("unavailable") or result.get("failed")
-
-
 def markdown(report: dict) -> str:
     parts = [f"# kvcomplete bench {report['name']}\n\n" + header_markdown(report)]
     for name, result in report["suites"].items():
         before, after = result["load_average"]
         timing = f"{result['seconds']} s, 1-min load average {before} → {after}"
-        if not_measured := _not_measured(result):
-            parts.append(f"## {name}\n\nNot measured: {not_measured}.\n")
+        if "failed" in result:
+            parts.append(f"## {name}\n\nNot measured: {result['failed']}.\n")
         else:
             parts.append(f"## {name}\n\n({timing})\n\n{SUITES[name].markdown(result)}\n![{name}]({name}.png)\n")
     return "\n".join(parts)
@@ -67,7 +61,7 @@ def write(report: dict, out: Path) -> list[Path]:
     written[0].write_text(json.dumps(report, indent=2) + "\n")
     written[1].write_text(markdown(report))
     for name, result in report["suites"].items():
-        if not _not_measured(result):
+        if "failed" not in result:
             plots.write(name, result, out / f"{name}.png")
             written.append(out / f"{name}.png")
     return written

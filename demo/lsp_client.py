@@ -1,5 +1,6 @@
 """A client of the kvcomplete server that behaves as an editor: the demo and the latency benchmark replay
-editing sessions with it, and the end-to-end tests drive the server with it.
+editing sessions with it, and the end-to-end tests drive the server with it. It lives in ``demo`` (the
+product's editor side, above ``lsp_server``), not in the server's package: the server never imports it.
 
 ``LspClient`` spawns the server (any command line, over stdio), answers what a server may ask of an editor
 (work-done progress, configuration), keeps what the server reports (progress, log and shown messages, its

@@ -6,17 +6,23 @@ position): its predictions must equal the full re-encode's on every sample.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
+import resource
+import time
+from pathlib import Path
 
 import pytest
 
-from completion import bench
-from completion.bench.scale import Scale
 from completion.config import Settings
-from completion.models import load
+from completion.models import head_dim, load, num_kv_heads
 from completion.vocab import Vocabulary
-from kvcomplete.cli import build_parser
+from kernels import bench as kernels_bench
+from kvcomplete import bench
+from kvcomplete.bench import layouts
+from kvcomplete.bench.scale import Scale
+from kvcomplete.cli import build_parser, main
 from tests.tiny_models import save_tiny_model
 
 SMOKE = Scale(edit_modules=2, edit_context_tokens=160, edit_max_tokens=6, update_sizes=(128,),
@@ -25,22 +31,33 @@ SMOKE = Scale(edit_modules=2, edit_context_tokens=160, edit_max_tokens=6, update
 HEADER = {"name", "model", "device", "dtype", "machine", "date", "command", "quick", "note", "suites"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # three suites on a tiny model: the tests using it are marked slow
 def report(tmp_path_factory, tokenizer):
     folder = save_tiny_model("llama", tmp_path_factory.mktemp("one-layer"), tokenizer, num_hidden_layers=1)
     settings = Settings(model=str(folder), device="cpu")
     loaded = load(settings)
     names = ["edits", "speculation", "memory"]
     result = {"name": "all", **bench.header(loaded, "test", quick=True, note="smoke")}
+    loads = iter(range(100))  # distinct load averages, to check which reading lands where
     with pytest.MonkeyPatch.context() as patch:  # the suites' 12 engines share one (read-only) vocabulary
         patch.setattr("completion.engine.Vocabulary", functools.cache(Vocabulary))
+        patch.setattr(bench, "load_average", lambda: next(loads))
+        rss_before = _peak_rss_mb()
+        started = time.perf_counter()
         result["suites"] = bench.run_suites(settings, loaded, names, SMOKE)
+        elapsed = time.perf_counter() - started
     out = tmp_path_factory.mktemp("bench")
-    return result, out, bench.write(result, out)
+    measured = {"loaded": loaded, "elapsed": elapsed, "rss_mb": (rss_before, _peak_rss_mb())}
+    return result, out, bench.write(result, out), measured
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.slow
 def test_outputs_are_written_with_their_header(report):
-    result, out, written = report
+    result, out, written, measured = report
     assert sorted(path.name for path in written) == sorted(
         ["all.json", "all.md", "edits.png", "speculation.png", "memory.png"])
     assert json.loads((out / "all.json").read_text()) == json.loads(json.dumps(result))
@@ -49,11 +66,15 @@ def test_outputs_are_written_with_their_header(report):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "all.md").read_text()
     assert "`test`" in text and text.count("![") == 3 and "| task | mode |" in text
-    for suite in result["suites"].values():
-        assert "failed" not in suite and "unavailable" not in suite
-        assert suite["seconds"] >= 0 and len(suite["load_average"]) == 2
+    suites = result["suites"]
+    assert all("failed" not in suite for suite in suites.values())
+    # each suite's load average is read just before and just after it, in order
+    assert [suite["load_average"] for suite in suites.values()] == [[0, 1], [2, 3], [4, 5]]
+    # the suites' wall times add up to the time around them (each rounded to 0.1 s)
+    assert sum(suite["seconds"] for suite in suites.values()) == pytest.approx(measured["elapsed"], abs=0.2)
 
 
+@pytest.mark.slow
 def test_edits_pie_equals_full_reencode_on_a_one_layer_model(report):
     edits = report[0]["suites"]["edits"]
     samples = edits["samples"]
@@ -71,6 +92,7 @@ def test_edits_pie_equals_full_reencode_on_a_one_layer_model(report):
     assert update["tokens"] >= 120 and update["pie_ms"] > 0 and update["full_encode_ms"] > 0
 
 
+@pytest.mark.slow
 def test_speculation_keeps_suggestion_one_identical_to_plain(report):
     rows = report[0]["suites"]["speculation"]["rows"]
     assert [(row["k"], row["mode"]) for row in rows] == [
@@ -78,6 +100,7 @@ def test_speculation_keeps_suggestion_one_identical_to_plain(report):
     assert all(row["first_identical_to_plain"] == row["cases"] == 1 for row in rows)
 
 
+@pytest.mark.slow
 def test_memory_evicts_least_recently_used_and_reencodes_exactly(report):
     memory = report[0]["suites"]["memory"]
     trace = memory["eviction"]
@@ -90,15 +113,29 @@ def test_memory_evicts_least_recently_used_and_reencodes_exactly(report):
     for check in memory["reopen_checks"]:
         assert check["re_encoded"] and check["same_as_fresh_engine"] and check["kv_max_abs_difference"] == 0
     assert memory["reopen_checks"][0]["same_as_before_eviction"]
+    config, itemsize = report[3]["loaded"].config, report[3]["loaded"].dtype.itemsize
+    one_tensor = config.num_hidden_layers * num_kv_heads(config) * head_dim(config) * itemsize
     kv, with_original, allocated = (row["bytes_per_token"] for row in memory["kv_per_1k_tokens"])
-    assert with_original == 1.5 * kv and allocated >= with_original
-    assert memory["peak"]["peak_rss_mb"] > 0
+    assert (kv, with_original) == (2 * one_tensor, 3 * one_tensor) and allocated >= with_original
+    rss_before, rss_after = report[3]["rss_mb"]  # the process's peak RSS only grows
+    assert rss_before - 0.1 <= memory["peak"]["peak_rss_mb"] <= rss_after + 0.1
 
 
-def test_cli_knows_every_suite():
-    for suite in ("edits", "speculation", "latency", "memory", "all"):
-        args = build_parser().parse_args(["bench", suite, "--quick", "--out", "x", "--note", "shared CPU"])
-        assert (args.suite, args.quick, args.out, args.note) == (suite, True, "x", "shared CPU")
+def test_cli_offers_every_suite_and_runs_the_one_asked(monkeypatch):
+    bench_parser = next(action for action in build_parser()._actions
+                        if isinstance(action, argparse._SubParsersAction)).choices["bench"]
+    (choices,) = (action.choices for action in bench_parser._actions if action.dest == "suite")
+    engine_suites = [*bench.SUITES, "all"]
+    assert set(engine_suites) | {"layouts", "kernels"} <= set(choices)
+    calls = []
+    monkeypatch.setattr(bench, "main", lambda settings, suite, **options: calls.append((suite, options)) or 0)
+    monkeypatch.setattr(layouts, "main", lambda settings, **options: calls.append(("layouts", options)) or 0)
+    monkeypatch.setattr(kernels_bench, "main", lambda argv: calls.append(("kernels", argv)) or 0)
+    for suite in [*engine_suites, "layouts", "kernels"]:
+        assert main(["bench", suite, "--quick", "--out", "x", "--note", "shared CPU"]) == 0
+    engine_options = {"quick": True, "as_json": False, "out": Path("x"), "note": "shared CPU"}
+    assert calls == [(suite, engine_options) for suite in engine_suites] + [
+        ("layouts", {"quick": True, "as_json": False}), ("kernels", [])]
 
 
 def test_latency_results_are_drawn_and_tabled(tmp_path):

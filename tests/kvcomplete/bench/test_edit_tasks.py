@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from completion.bench.edit_tasks import BLOCK_LINES, TASKS, build_sample, module_samples
-from completion.bench.sources import held_out_modules, read_module
+from kvcomplete.bench.edit_tasks import BLOCK_LINES, TASKS, build_sample, module_samples
+from kvcomplete.bench.sources import held_out_modules, read_module
 
 
 def apply_changes(text: str, changes) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 
-from completion.bench.report import table
-from completion.bench.scale import Scale
-from completion.bench.sources import cut_to_tokens, next_line_cases, stdlib_source
 from completion.config import Settings
 from completion.engine import Engine
 from completion.models import LoadedModel
+from kvcomplete.bench.report import table
+from kvcomplete.bench.scale import Scale
+from kvcomplete.bench.sources import cut_to_tokens, next_line_cases, stdlib_source
 
 # (name, speculation on, drafters) compared on the same cases
 MODES = (("plain", False, ()), ("copyspec", True, ("copy",)), ("superposed", True, ("superposed",)),

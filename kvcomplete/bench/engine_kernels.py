@@ -14,7 +14,7 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
 Random weights make draft acceptance unlike a trained model's, so the speculative ratio here measures the
 machinery's cost, not the product's gain; the per-forward costs are those a trained model of this shape pays.
 Times are wall-clock around whole forwards or requests (synchronised on CUDA): what the engine waits for,
-Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -m completion.kernels_bench -h``.
+Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -m kvcomplete.bench.engine_kernels -h``.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def run(cfg: BenchConfig, tokenizer) -> dict:
     assert len(tokens) >= need, f"{len(tokens)} tokens of source, {need} needed"
     completion_text = text[: cfg.document_chars]
     return {
-        "command": "python -m completion.kernels_bench",
+        "command": "python -m kvcomplete.bench.engine_kernels",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": torch.cuda.get_device_name(cfg.device) if cfg.device.type == "cuda" else "cpu",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
@@ -269,7 +269,8 @@ def default_tokenizer_dir() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m completion.kernels_bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m kvcomplete.bench.engine_kernels",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="qwen2-1.5b", choices=sorted(SHAPES))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     parser.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder (default: the default "

@@ -20,14 +20,14 @@ import statistics
 
 import torch
 
-from completion.bench.report import table
-from completion.bench.scale import Scale
-from completion.bench.sources import cut_to_tokens, held_out_modules, read_module
 from completion.config import Settings
 from completion.document import TextChange
 from completion.engine import Engine
 from completion.models import LoadedModel
 from completion.session import Session
+from kvcomplete.bench.report import table
+from kvcomplete.bench.scale import Scale
+from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, read_module
 
 MIB = 2**20
 MAX_TOKENS = 8
