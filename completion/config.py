@@ -9,9 +9,10 @@ DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
+WEIGHTS = ("auto", "bf16", "int8", "int4", "fp32")  # see completion/precision.py and completion/weights.py
 FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/layout.py
 # The settings that name the model itself: changing one loads another model; the others apply in place.
-RELOAD_FIELDS = ("model", "device", "dtype")
+RELOAD_FIELDS = ("model", "device", "dtype", "weights")
 
 # LSP initializationOptions use camelCase; the dataclass uses snake_case.
 LSP_KEYS = {
@@ -29,6 +30,7 @@ LSP_KEYS = {
     "allowPickle": "allow_pickle",
     "logLevel": "log_level",
     "kernels": "kernels",
+    "weights": "weights",
     "contextTokens": "context_tokens",
     "latencyBudgetMs": "latency_budget_ms",
     "prefetch": "prefetch",
@@ -55,6 +57,7 @@ class Settings:
     allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
     log_level: str = "info"
     kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
+    weights: str = "auto"  # linear layers' format; auto on CPU: int4 where lossless, else int8; GPU: dense
     context_tokens: int = 2048  # a document's cached window around the cursor (capped by the model's context)
     latency_budget_ms: int = 300  # a request answers with what is decoded by then; 0: only finished suggestions
     prefetch: bool = True  # after an accept, decode the next suggestion before it is asked for
@@ -70,13 +73,15 @@ class Settings:
             raise ValueError(f"fimLayout must be one of {', '.join(FIM_LAYOUTS)}, not {self.fim_layout!r}")
         if self.kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {self.kernels!r}")
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {self.weights!r}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.context_tokens < 128:
-            raise ValueError(f"contextTokens must be at least 128, not {self.context_tokens}")
+        if self.context_tokens < 256:
+            raise ValueError(f"contextTokens must be at least 256, not {self.context_tokens}")
         for name in ("stale_budget", "index_max_files", "index_max_bytes", "latency_budget_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, not {getattr(self, name)}")

@@ -78,6 +78,8 @@ class OpenDocument:
     shown: Shown | None = None  # the last suggestions, for type-along
     continuation: Continuation | None = None
     prefetch: tuple[str, str] | None = None  # after an accept: (text before the cursor, accepted text)
+    context: tuple[int, ...] = ()  # the cross-file context segment's tokens, in front of the window
+    context_due: bool = True  # the context segment should be chosen again (opened, switched to, jumped in, saved)
 
     def drop_cache(self) -> None:
         """Forget the KV session and whatever lived in its scratch."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
 
 from completion import models
 from completion.budget import SpeculationBudget
 from completion.config import Settings
+from completion.context import Current, select_context
 from completion.decode import Cancelled, Decoding
 from completion.document import TextChange
 from completion.documents import (Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument,
@@ -39,6 +41,8 @@ DRAFTERS = ("copy", "superposed")
 SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
 BACKGROUND_CHUNK = 128  # tokens encoded per background step: what a request arriving meanwhile may wait for
 POSITION_MARGIN = 192  # positions kept free past the window for suggestions and their draft trees
+CONTEXT_SHARE = 0.25  # of contextTokens, for the cross-file context segment when there is a workspace
+RECENT_DOCUMENTS = 3  # other open documents, most recently used first, offered to the context selection
 
 __all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
 
@@ -56,6 +60,7 @@ class Engine:
                  loaded: models.LoadedModel | None = None) -> None:
         """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in."""
         self.settings = settings
+        self.workspace: tuple[list[Path], Callable[[], Iterable[Path]]] | None = None
         loaded = loaded or models.load(settings, progress)
         fim = models.fim_tokens(loaded.tokenizer)
         self.layout = _layout(settings, fim, loaded)
@@ -65,6 +70,8 @@ class Engine:
         self.budget = SpeculationBudget()
         self.drafters = set(DRAFTERS)  # which drafters speculation uses (benchmarks compare subsets)
         self.statistics = EngineStats()
+        self._block_tokens: dict[str, list[int]] = {}  # context snippets tokenized, by rendered text
+        self._last_requested: str | None = None
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
 
@@ -81,16 +88,27 @@ class Engine:
     def _build_prompts(self) -> None:
         tokenizer = self.loaded.tokenizer
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        self.window_policy = WindowPolicy(self.window_tokens())
+        total = self.prompt_tokens()
+        self.context_budget = int(total * CONTEXT_SHARE) if self.workspace is not None else 0
+        self.window_policy = WindowPolicy(total - self.context_budget)
         self.prompts = PromptBuilder(self.vocab, start, self.layout, self.fim, self.window_policy)
-        self.info = {**self.info, "contextTokens": self.window_policy.budget}
+        self.info = {**self.info, "contextTokens": total}
 
-    def window_tokens(self) -> int:
-        """The document window's size: the setting, within the model's trained positions and the KV budget."""
+    def prompt_tokens(self) -> int:
+        """The cached prompt's size (context segment and window): the setting, within the model's trained
+        positions and the KV budget."""
         trained = getattr(self.loaded.config, "max_position_embeddings", None) or self.settings.context_tokens
         per_token = self.runner.new_store(1).nbytes()
         fits = self.settings.kv_budget_mb * 2**20 // per_token
-        return max(128, min(self.settings.context_tokens, trained - self.settings.max_tokens - POSITION_MARGIN, fits))
+        return max(256, min(self.settings.context_tokens, trained - self.settings.max_tokens - POSITION_MARGIN, fits))
+
+    def use_workspace(self, roots: Sequence[Path], files: Callable[[], Iterable[Path]] | None) -> None:
+        """Choose context segments from the files ``files()`` lists under ``roots`` (None: no context segment).
+        A quarter of contextTokens then goes to the segment, the rest to the window."""
+        self.workspace = (list(roots), files) if files is not None else None
+        for doc in self.documents:
+            doc.context, doc.context_due = (), True
+        self._build_prompts()
 
     @property
     def edit_mode(self) -> EditMode:
@@ -134,6 +152,7 @@ class Engine:
             doc.session = Session(self.runner, (), self.edit_mode)
         elif doc.window is None or target.window.start != doc.window.start:
             self.statistics.count("windowPlacements")
+            doc.context_due = True  # a jump: what relates to the text around the cursor may have changed
         doc.continuation = None  # the scratch it decoded in is about to be overwritten
         edits = doc.session.sync(target.tokens, limit)
         self.statistics.count("fullEncodes" if new or not self.settings.pie else "pieUpdates", 1 if new else edits)
@@ -157,6 +176,8 @@ class Engine:
         k = k or self.settings.suggestions
         before, after = doc.text[:offset], doc.text[offset:]
         doc.cursor = offset
+        if self._last_requested != uri:  # a file switch
+            self._last_requested, doc.context_due = uri, True
         continuation = doc.continuation
         if continuation is not None and (continuation.before, continuation.after, continuation.k) == (before, after, k):
             self.statistics.count("continued")
@@ -232,22 +253,47 @@ class Engine:
                 doc.indexed_version = doc.mirror.version
 
     def _context(self, doc: OpenDocument) -> tuple[int, ...]:
-        """The cross-file context segment in front of the document (none yet)."""
-        return ()
+        """The cross-file context segment in front of the document, as last chosen (background work)."""
+        return doc.context if self.workspace is not None else ()
+
+    def _select_context(self, doc: OpenDocument) -> bool:
+        """Choose the document's context segment again (a calm moment: it was opened, switched to or jumped
+        in). The next cache update applies the difference as PIE edits: new snippets encoded, removed ones
+        dropped, the window behind them re-rotated."""
+        if not doc.context_due or self.workspace is None:
+            return False
+        doc.context_due = False
+        roots, files = self.workspace
+        others = [d for d in reversed(list(self.documents)) if d is not doc and _path_of(d.uri) is not None]
+        recent = [(_path_of(d.uri), d.text) for d in others[:RECENT_DOCUMENTS]]
+        current = Current(_path_of(doc.uri), doc.text, doc.language, min(doc.cursor or 0, len(doc.text)))
+        segment = select_context(current, roots, list(files()), recent, self.context_budget,
+                                 lambda text: len(self._tokens_of_block(text)))
+        doc.context = tuple(token for block in segment.blocks for token in self._tokens_of_block(block))
+        return True
+
+    def _tokens_of_block(self, block: str) -> list[int]:
+        """A snippet's tokens, the same whatever surrounds it (so a changed selection is an edit per block)."""
+        if block not in self._block_tokens:
+            if len(self._block_tokens) > 4096:
+                self._block_tokens.clear()
+            self._block_tokens[block] = self.vocab.encode(block)
+        return self._block_tokens[block]
 
     # -- background work -------------------------------------------------------------------------------
     def background_step(self) -> bool:
         """One small piece of idle-time work for the most recently used document; False when there is none.
 
         In order: carry on an unfinished decoding (what the user is waiting for), start the prefetch after
-        an accept, encode the window's missing tokens, refresh stale ones. Each piece is one forward of at
+        an accept, choose the context segment again, encode the window's missing tokens, refresh stale ones. Each piece is one forward of at
         most a tree or BACKGROUND_CHUNK tokens, so a request waits for at most that.
         """
         doc = next((d for d in reversed(list(self.documents)) if d.mirror is not None), None)
         if doc is None:
             return False
         try:
-            for work in (self._continue_decoding, self._prefetch, self._grow_window, self._refresh):
+            for work in (self._continue_decoding, self._prefetch, self._select_context, self._grow_window,
+                         self._refresh):
                 if work(doc):
                     self.statistics.count("backgroundSteps")
                     return True
@@ -350,6 +396,14 @@ def _held_window(tokens: list[int], target: Target) -> Window:
         return target.window
     missing = len(target.tokens) - len(tokens)
     return Window(target.window.start, max(target.window.start, target.window.end - missing))
+
+
+def _path_of(uri: str) -> Path | None:
+    """The file a ``file:`` URI names (None for other schemes: unsaved buffers)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
 
 
 def _typed_since(continuation: Continuation, doc: OpenDocument) -> str | None:
