@@ -366,9 +366,8 @@ class Engine:
                 "kvBytes": self.documents.kv_bytes(), "contextTokens": self.window_policy.budget}
 
     def reconfigure(self, settings: Settings) -> None:
-        """Apply new settings; the model is reloaded only when model, device or dtype changed."""
-        reload = (settings.model, settings.device, settings.dtype) != (
-            self.settings.model, self.settings.device, self.settings.dtype)
+        """Apply new settings; the model is reloaded only when one of config.RELOAD_FIELDS changed."""
+        reload = settings.reloads_model(self.settings)
         loaded = models.load(settings) if reload else self.loaded
         fim = models.fim_tokens(loaded.tokenizer) if reload else self.fim
         layout = _layout(settings, fim, loaded)  # may refuse the settings: nothing has changed yet
