@@ -362,8 +362,12 @@ class Engine:
 
     # -- state -----------------------------------------------------------------------------------------
     def stats(self) -> dict:
+        cached = [doc for doc in self.documents if doc.session is not None]
         return {**self.statistics.report(), "tokensEncoded": self.runner.tokens_encoded,
-                "kvBytes": self.documents.kv_bytes(), "contextTokens": self.window_policy.budget}
+                "kvBytes": self.documents.kv_bytes(), "kvBudgetBytes": self.settings.kv_budget_mb * 2**20,
+                "contextTokens": self.prompt_tokens(), "windowTokens": self.window_policy.budget,
+                "contextSegmentTokens": self.context_budget, "cachedDocuments": len(cached),
+                "cachedTokens": sum(doc.session.length for doc in cached)}
 
     def reconfigure(self, settings: Settings) -> None:
         """Apply new settings; the model is reloaded only when one of config.RELOAD_FIELDS changed."""
