@@ -25,6 +25,7 @@ from lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, Tickets
 from lsp_server.documents import Cursor, Documents, PositionError
 from lsp_server.items import completion_list, inline_items
 from lsp_server.progress import LoadProgress
+from lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
 from lsp_server.protocol import KvCompleteProtocol
 from lsp_server.settings import SECTION, apply_options, options_in
 from lsp_server.stats import ServerStats
@@ -63,6 +64,7 @@ class KvCompleteServer(LanguageServer):
         self.loading = LoadProgress(self)
         self.workspace_index = WorkspaceFeeder(self)
         self.worker: EngineWorker | None = None
+        self.refresh: Throttle | None = None
         self.shutdown_requested = False
         self._client_log: logs.ClientLogHandler | None = None
         self._reasons_logged: set[tuple[str, str]] = set()
@@ -81,6 +83,7 @@ class KvCompleteServer(LanguageServer):
         self.initial_settings, problems = apply_options(self.command_line_settings,
                                                         options_in(initialization_options) or {})
         self._adopt(self.initial_settings, problems)
+        self.refresh = Throttle(self._send_suggestions_changed, loop)
         self.worker = EngineWorker(loop, self)
         self.worker.start(self.settings)
 
@@ -115,6 +118,18 @@ class KvCompleteServer(LanguageServer):
             self.loading.finished("ready")
             logger.info("model ready: %s", info)
             self.workspace_index.model_ready()
+
+    def suggestions_changed(self, uri: str, offset: int) -> None:
+        """Background decoding extended the suggestions at ``offset`` of ``uri``: tell the editor (throttled)."""
+        self.refresh.changed(uri, offset)
+
+    def _send_suggestions_changed(self, uri: str, offset: int) -> None:
+        document = self.documents.get(uri)
+        if document is not None and offset <= len(document.text):
+            position = document.position_of(offset, self.codec)
+            self.protocol.notify(SUGGESTIONS_CHANGED, {"uri": uri, "version": document.version,
+                                                       "position": {"line": position.line,
+                                                                    "character": position.character}})
 
     # -- settings --------------------------------------------------------------------------------------
     async def configure(self, value: object) -> None:
@@ -160,6 +175,8 @@ class KvCompleteServer(LanguageServer):
 
     def close(self, uri: str) -> None:
         self.tickets.cancel(uri, CLOSED)
+        if self.refresh is not None:
+            self.refresh.forget(uri)
         if self.documents.close(uri) is not None:
             self.worker.close(uri)
         self._reasons_logged = {logged for logged in self._reasons_logged if logged[0] != uri}
