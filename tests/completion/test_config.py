@@ -11,7 +11,7 @@ from completion.config import RELOAD_FIELDS, Settings
 BASE = Settings()
 # A valid value different from the default, for the settings with a list of values.
 CHANGED = {"model": "/models/other", "device": "cpu", "dtype": "float32", "fim_layout": "ltr", "kernels": "torch",
-           "log_level": "debug"}
+           "log_level": "debug", "weights": "fp32"}
 
 
 @pytest.mark.parametrize("name", RELOAD_FIELDS)

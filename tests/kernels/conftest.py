@@ -1,26 +1,19 @@
 """Kernel tests run compiled on a GPU and through Triton's interpreter on CPU tensors elsewhere.
 
-Triton reads TRITON_INTERPRET when it is imported and when it decorates a kernel, so without CUDA the variable is
-set here, before these tests import the kernel modules. The engine's tests, collected earlier, may have imported
-``kernels`` already: on CPU that loads no Triton (kernels._triton imports it only where a kernel can run), and
-the kernel modules are re-executed here so that they load it in interpreter mode.
+Triton reads TRITON_INTERPRET when it is imported and when it decorates a kernel, and kernels/_triton.py decides
+once, when ``kernels`` is first imported, whether Triton runs. tests/conftest.py sets the variable (without CUDA)
+before any test module is collected, so every import of ``kernels`` in a test run already sees it: no module is
+reloaded here.
 """
 
-import importlib
 import os
 import sys
 
 import pytest
 import torch
 
-# Imported before the switch (by something other than `kernels`): its language functions are compiled-only.
+# Imported before tests/conftest.py could set the switch (a plugin, PYTHONSTARTUP): compiled-only language functions.
 TRITON_IMPORTED_COMPILED = "triton" in sys.modules and "TRITON_INTERPRET" not in os.environ
-
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-    for name in ("kernels._triton", "kernels.tree_attention", "kernels.rope_shift"):
-        if name in sys.modules:
-            importlib.reload(sys.modules[name])
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from tests.editors.nvim.neovim import KVCOMPLETE, Neovim, require_neovim_0_12, v
 
 require_neovim_0_12()
 
+pytestmark = pytest.mark.slow  # a headless Neovim per test
+
 LINE = "x = 'é☕😀'"  # the cursor after it: 15 bytes, 10 UTF-16 code units
 COLUMN = len(LINE.encode("utf-16-le")) // 2
 
