@@ -12,7 +12,8 @@ import torch
 from completion import attention, default_model
 from completion.config import Settings
 from completion.layout import FimTokens
-from completion.precision import resolve_dtype
+from completion.precision import PrecisionError, resolve
+from completion.weights import quantize
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}
@@ -46,6 +47,8 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     dtype_reason: str = "set"  # why this dtype (completion/precision.py): shown by `kvcomplete info`
+    weights: str = "dense"  # the linear layers' formats (completion/weights.py), e.g. "int4 x210, int8 x1"
+    weights_reason: str = "set"
 
     @property
     def config(self):
@@ -65,6 +68,8 @@ class LoadedModel:
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
             "dtype_reason": self.dtype_reason,
+            "weights": self.weights,
+            "weights_reason": self.weights_reason,
             "fim": fim_tokens(self.tokenizer) is not None,
             "load_seconds": round(self.load_seconds, 3),
         }
@@ -184,7 +189,10 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     folder, gguf_file, name = resolve_source(settings.model)
     check_weights_format(folder, gguf_file, settings.allow_pickle)
     device = resolve_device(settings.device)
-    dtype, dtype_reason = resolve_dtype(settings.dtype, device)
+    try:
+        precision = resolve(settings.dtype, settings.weights, device)
+    except PrecisionError as error:
+        raise ModelError(str(error)) from None
     report(f"reading {name}", 0.05)
     try:
         config = AutoConfig.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
@@ -194,14 +202,19 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     report(f"loading {name} weights", 0.2)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            folder, gguf_file=gguf_file, dtype=dtype, local_files_only=True,
+            folder, gguf_file=gguf_file, dtype=precision.dtype, local_files_only=True,
             use_safetensors=None if settings.allow_pickle or gguf_file else True,
             attn_implementation=attention.register())
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load {name}: {error}") from None
     model.to(device).eval().requires_grad_(False)
+    weights = "dense"
+    if precision.weights != "dense":
+        report(f"{name}: low-bit weights ({precision.weights})", 0.9)
+        weights = ", ".join(f"{kind} x{count}" for kind, count in sorted(quantize(model, precision.weights).items()))
     report(f"{name} loaded", 1.0)
     return LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
-                       device=device, dtype=dtype, load_seconds=time.perf_counter() - started,
-                       dtype_reason=dtype_reason)
+                       device=device, dtype=precision.dtype, load_seconds=time.perf_counter() - started,
+                       dtype_reason=precision.dtype_reason, weights=weights,
+                       weights_reason=precision.weights_reason)

@@ -1,18 +1,41 @@
-"""Which floating-point dtype a model runs in, and why: `dtype: auto` decided from what the hardware computes.
+"""Which dtype a model runs in and which format its weights take, and why: the `dtype` and `weights` settings.
 
 On a GPU, bfloat16. On a CPU, bfloat16 only where the CPU has native bf16 arithmetic (the AVX512_BF16 or AMX
 BF16 instructions, as cpuinfo reports them through ``torch.cpu.get_capabilities``): there a bf16 step streams
 half the bytes of fp32 and the matmuls run on dot-product instructions, which measured faster at every width
 (docs/benchmarks/step.md). Elsewhere bf16 is emulated through fp32 conversions and is slower than fp32, so
 auto stays at float32. The reason travels with the choice into `kvcomplete info` and `kvcomplete/stats`.
+
+``weights`` picks the linear layers' format (completion/weights.py): ``bf16`` / ``fp32`` keep them dense in
+that dtype (and set the dtype when it is auto); ``int8`` / ``int4`` are weight-only CPU kernels for narrow
+forwards. ``auto`` on a CPU is int4 for the layers whose weights are 4-bit already (a Q4_1 GGUF's, as the
+default model's: lossless) and int8 for the others, which measured fastest at equal suggestions
+(docs/benchmarks/step.md); on a GPU, dense weights.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+from completion.weights import LOW_BIT
 
 # cpuinfo's names (torch.cpu.get_capabilities) of the instruction sets that compute bf16 natively.
 NATIVE_BF16_FEATURES = ("avx512_bf16", "amx_bf16")
+DENSE_WEIGHTS = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+class PrecisionError(ValueError):
+    """A dtype and weights format that cannot go together here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    dtype: torch.dtype
+    dtype_reason: str
+    weights: str  # "dense", or what completion/weights.py quantize takes: a low-bit format or "auto"
+    weights_reason: str
 
 
 def native_bf16_features() -> list[str]:
@@ -34,3 +57,22 @@ def resolve_dtype(requested: str, device: torch.device) -> tuple[torch.dtype, st
     if features:
         return torch.bfloat16, f"auto: CPU computes bf16 natively ({', '.join(features)})"
     return torch.float32, "auto: CPU without native bf16 (no avx512_bf16 / amx_bf16)"
+
+
+def resolve(dtype: str, weights: str, device: torch.device) -> Precision:
+    """The dtype and weights format for the ``dtype`` and ``weights`` settings on ``device``."""
+    if weights in DENSE_WEIGHTS:
+        wanted = DENSE_WEIGHTS[weights]
+        if dtype != "auto" and getattr(torch, dtype) != wanted:
+            raise PrecisionError(f"weights {weights!r} needs dtype {str(wanted).removeprefix('torch.')} or auto, "
+                                 f"not {dtype!r}")
+        return Precision(wanted, f"weights {weights}", "dense", "set")
+    resolved, why = resolve_dtype(dtype, device)
+    if weights in LOW_BIT:
+        if device.type != "cpu":
+            raise PrecisionError(f"weights {weights!r} runs CPU kernels; on {device.type} use weights auto or bf16")
+        return Precision(resolved, why, weights, "set")
+    if device.type == "cpu":
+        return Precision(resolved, why, "auto", "auto: int4 where the weights are 4-bit already, else int8 "
+                                                "(fastest measured on CPU, docs/benchmarks/step.md)")
+    return Precision(resolved, why, "dense", "auto: GPU")

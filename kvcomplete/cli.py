@@ -25,13 +25,16 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Triton kernels or PyTorch for tree attention and PIE re-rotation (auto: Triton on CUDA)")
     parser.add_argument("--fim-layout", default="auto", choices=config.FIM_LAYOUTS,
                         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
+    parser.add_argument("--weights", default="auto", choices=config.WEIGHTS,
+                        help="linear layers' format (auto on CPU: int4 where the weights are 4-bit already, else int8)")
 
 
 def _settings(args: argparse.Namespace, **extra):
     from completion.config import Settings
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                    pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, **extra)
+                    pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, weights=args.weights,
+                    **extra)
 
 
 def _progress(message: str, fraction: float | None) -> None:
@@ -146,6 +149,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from kernels.bench import main as bench_kernels
 
         return bench_kernels(["--json"] if args.json else [])
+    if args.suite == "step":
+        from kvcomplete.bench.step import main as bench_step
+
+        return bench_step(quick=args.quick, as_json=args.json, out=Path(args.out), note=args.note)
     if args.suite == "layouts":
         from kvcomplete.bench.layouts import main as bench_layouts
 
@@ -199,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks: edits, speculation, latency, memory, all; kernels (GPU)")
     bench.add_argument("suite", choices=["edits", "speculation", "latency", "memory", "all", "layouts",
-                                                "kernels"])
+                                                "kernels", "step"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")

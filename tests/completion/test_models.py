@@ -49,7 +49,7 @@ def test_pickled_weights_need_explicit_permission(tmp_path, tokenizer):
     torch.save(model.state_dict(), pickled / "pytorch_model.bin")
     with pytest.raises(ModelError, match="--allow-pickle"):
         load(Settings(model=str(tmp_path / "pickled")))
-    loaded = load(Settings(model=str(tmp_path / "pickled"), allow_pickle=True, dtype="float32"))
+    loaded = load(Settings(model=str(tmp_path / "pickled"), allow_pickle=True, dtype="float32", weights="fp32"))
     weights = loaded.model.state_dict()  # the pickled weights are the ones loaded, not a fresh initialisation
     assert sorted(weights) == sorted(model.state_dict())
     assert all(torch.equal(weights[name], tensor) for name, tensor in model.state_dict().items())

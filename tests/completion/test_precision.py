@@ -6,8 +6,12 @@ import pytest
 import torch
 
 from completion import precision
-from completion.config import Settings
-from completion.models import load
+from completion.config import WEIGHTS, Settings
+from completion.document import TokenEdit
+from completion.models import ModelError, load
+from completion.runner import ModelRunner
+from completion.session import EditMode, Session
+from completion.weights import LOW_BIT
 from tests.tiny_models import save_tiny_model
 
 CPU = torch.device("cpu")
@@ -55,3 +59,55 @@ def test_the_choice_is_in_info(monkeypatch, tmp_path, tokenizer, requested, flag
     info = loaded.info()
     assert info["dtype"] == expected and info["dtype_reason"] == precision.resolve_dtype(requested, CPU)[1]
     assert next(loaded.model.parameters()).dtype == getattr(torch, expected)
+
+
+def test_weights_settings_resolve():
+    cuda = torch.device("cuda")
+    assert set(LOW_BIT) | set(precision.DENSE_WEIGHTS) | {"auto"} == set(WEIGHTS)
+    bf16 = precision.resolve("auto", "bf16", CPU)
+    assert (bf16.dtype, bf16.dtype_reason, bf16.weights) == (torch.bfloat16, "weights bf16", "dense")
+    assert precision.resolve("auto", "fp32", CPU).dtype == torch.float32
+    int8 = precision.resolve("float32", "int8", CPU)
+    assert (int8.dtype, int8.weights, int8.weights_reason) == (torch.float32, "int8", "set")
+    assert precision.resolve("auto", "auto", CPU).weights == "auto"
+    on_gpu = precision.resolve("auto", "auto", cuda)
+    assert (on_gpu.dtype, on_gpu.weights) == (torch.bfloat16, "dense")
+    with pytest.raises(precision.PrecisionError, match="needs dtype bfloat16"):
+        precision.resolve("float32", "bf16", CPU)
+    with pytest.raises(precision.PrecisionError, match="CPU kernels"):
+        precision.resolve("auto", "int4", cuda)
+
+
+@pytest.mark.parametrize("requested, layers", [("auto", "int8 x15"), ("int4", "int4 x14, int8 x1"), ("fp32", "dense")])
+def test_the_weights_format_is_in_info(tmp_path, tokenizer, requested, layers):
+    """A random model's weights are not 4-bit: auto takes int8 for them (the LM head is int8 in any case)."""
+    loaded = load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), device="cpu", weights=requested))
+    expected = precision.resolve("auto", requested, CPU)
+    assert (loaded.info()["weights"], loaded.info()["weights_reason"]) == (layers, expected.weights_reason)
+    assert (loaded.dtype, loaded.info()["dtype_reason"]) == (expected.dtype, expected.dtype_reason)
+
+
+def test_a_conflicting_dtype_is_refused(tmp_path, tokenizer):
+    with pytest.raises(ModelError, match="needs dtype float32"):
+        load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), dtype="bfloat16", weights="fp32"))
+
+
+@pytest.mark.parametrize("family", ["llama", "phi"])  # GQA with full rotary; partial rotary
+def test_pie_in_bf16_rotates_from_the_original_keys(tmp_path, tokenizer, family):
+    """Keys moved away by edits and back again are bit-identical to the encoded ones in bf16: PIE re-rotates
+    from ``original_keys`` with fp32 angles each time, so no rounding accumulates over edits (chained bf16
+    shifts would drift)."""
+    loaded = load(Settings(model=str(save_tiny_model(family, tmp_path, tokenizer)), device="cpu", dtype="bfloat16",
+                           weights="bf16"))
+    session = Session(ModelRunner(loaded, "torch"), list(range(100, 140)), EditMode.PIE)
+    store = session.store
+    encoded = store.keys[:, :, 10:40].clone()
+    edits = [TokenEdit(10, 0, (7, 8, 9, 11, 12)), TokenEdit(2, 0, (13, 14, 15)), TokenEdit(2, 3, ()),
+             TokenEdit(10, 5, ())]
+    for edit in edits[:2]:
+        session.apply(edit)
+    assert not torch.equal(store.keys[:, :, 18:48], encoded), "the suffix moved 8 positions: rotated keys differ"
+    for edit in edits[2:]:
+        session.apply(edit)
+    assert session.tokens == list(range(100, 140))
+    assert torch.equal(store.keys[:, :, 10:40], encoded)

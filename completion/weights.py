@@ -1,0 +1,140 @@
+"""Low-bit weights for the linear layers and the LM head: fewer bytes streamed per token on a CPU.
+
+A narrow forward (one greedy step, a small draft tree) is bound by streaming the weights from memory, so
+its cost follows the bytes per weight. Two weight-only formats, both with activations in the model's dtype:
+
+- int8: symmetric, one scale per output channel, through ``torch.ops.aten._weight_int8pack_mm``;
+- int4: asymmetric, one scale and zero per group of 32 inputs, through
+  ``torch.ops.aten._weight_int4pack_mm_for_cpu`` (w = (q - 8) * scale + zero). The default model's linear
+  layers come from a Q4_1 GGUF, whose blocks are exactly this (32 inputs, w = d * q + m: scale = d,
+  zero = m + 8 d), so its int4 form recovers the shipped 4-bit weights (up to the scales' rounding).
+
+``auto`` (the CPU default) takes int4 for each layer whose weights are 4-bit already (every group of 32 sits
+on 16 evenly spaced levels, as a Q4_1 GGUF's do: int4 then loses nothing) and int8 for the others, whose
+int4 rounding would change the model.
+
+These kernels are built for few rows: past ``max_rows`` rows (a wide tree, a prefill chunk) they lose to a
+dense matmul (docs/benchmarks/step.md), so each layer keeps a dense copy in the model's dtype for wide
+forwards: a 135M model's is 270 MB in bf16, and memory is not what a CPU completion is short of. The copy
+holds the *dequantised* low-bit weight, so a wide forward computes the same model as a narrow one up to
+rounding: a draft tree verified densely chooses the tokens a one-token step would (speculation stays exact).
+The LM head, tied to the input embedding, keeps the embedding's weight and runs int8 at every width.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+INT4_GROUP = 32  # inputs per int4 group: the GGUF Q4_1 block
+INT4_INNER_K_TILES = 2  # the int4 packing's tile layout (any of 1, 2, 4, 8 packs these models' shapes)
+MAX_ROWS = {"int8": 16, "int4": 16}  # widest forward run through each low-bit kernel (measured crossover)
+LOW_BIT = tuple(MAX_ROWS)
+FOUR_BIT_TOLERANCE = 0.1  # a group is 4-bit already when no weight is further than this many steps off a level
+EVERY_WIDTH = 1 << 62  # max_rows of a layer that never takes its dense path (the tied LM head)
+
+
+class LowBitLinear(nn.Module):
+    """A linear layer whose forwards of up to ``max_rows`` rows run a weight-only low-bit kernel."""
+
+    def __init__(self, linear: nn.Linear, max_rows: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.max_rows = max_rows
+        self.weight, self.bias = linear.weight, linear.bias  # the model's parameters: counts and ties hold
+
+    def use_dequantized(self, dequantized: torch.Tensor) -> None:
+        """Make the dense weight the low-bit one's value (in the weight's dtype), unless it is never used."""
+        if self.max_rows < EVERY_WIDTH:
+            self.weight.data = dequantized.to(self.weight.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // self.in_features
+        if rows > self.max_rows:
+            return nn.functional.linear(x, self.weight, self.bias)
+        out = self.low_bit(x.reshape(rows, self.in_features).contiguous())
+        if self.bias is not None:
+            out = out + self.bias
+        return out.view(*x.shape[:-1], self.out_features)
+
+    def low_bit(self, x: torch.Tensor) -> torch.Tensor:
+        """x [rows, in] → [rows, out] through the low-bit kernel."""
+        raise NotImplementedError
+
+
+class Int8Linear(LowBitLinear):
+    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int8"]) -> None:
+        super().__init__(linear, max_rows)
+        weight = linear.weight.detach().float()
+        scales = weight.abs().amax(dim=1).clamp(min=torch.finfo(torch.float32).tiny) / 127
+        self.qweight = (weight / scales[:, None]).round().clamp(-127, 127).to(torch.int8)
+        self.scales = scales.to(linear.weight.dtype)
+        self.use_dequantized(self.qweight.float() * self.scales.float()[:, None])
+
+    def low_bit(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int8pack_mm(x, self.qweight, self.scales)
+
+
+def four_bit_levels(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q [out, groups, 32] in 0..15, scale and low [out, groups], fp32 residual of each weight in steps):
+    each group of INT4_GROUP inputs on 16 levels from its min to its max (the Q4_1 rule)."""
+    out_features, in_features = weight.shape
+    groups = weight.detach().float().view(out_features, in_features // INT4_GROUP, INT4_GROUP)
+    low, high = groups.amin(dim=2), groups.amax(dim=2)
+    scale = ((high - low) / 15).clamp(min=torch.finfo(torch.float32).tiny)
+    steps = (groups - low[..., None]) / scale[..., None]
+    q = steps.round().clamp(0, 15)
+    return q.to(torch.int32), scale, low, (steps - q).abs()
+
+
+def is_four_bit(linear: nn.Linear) -> bool:
+    """Whether the layer's weights are 4-bit already (up to their dtype's rounding): int4 is then lossless."""
+    return supports("int4", linear) and float(four_bit_levels(linear.weight)[3].max()) <= FOUR_BIT_TOLERANCE
+
+
+class Int4Linear(LowBitLinear):
+    """Groups of INT4_GROUP inputs, each with its min and max as the ends of 16 levels (as Q4_1 does)."""
+
+    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int4"]) -> None:
+        super().__init__(linear, max_rows)
+        out_features, in_features = linear.weight.shape
+        q, scale, low, _ = four_bit_levels(linear.weight)
+        self.packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.view(out_features, in_features),
+                                                                          INT4_INNER_K_TILES)
+        # [groups, out, 2]: scale and zero, with w = (q - 8) * scale + zero
+        self.scales_and_zeros = torch.stack((scale, low + 8 * scale), dim=-1).transpose(0, 1).contiguous().to(
+            linear.weight.dtype)
+        scale, zero = self.scales_and_zeros.float().transpose(0, 1).unbind(-1)  # [out, groups] each, as rounded
+        self.use_dequantized(((q - 8) * scale[..., None] + zero[..., None]).view(out_features, in_features))
+
+    def low_bit(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int4pack_mm_for_cpu(x, self.packed, INT4_GROUP, self.scales_and_zeros)
+
+
+FORMATS = {"int8": Int8Linear, "int4": Int4Linear}
+
+
+def supports(fmt: str, linear: nn.Linear) -> bool:
+    """Whether ``linear`` can take the format (int4 needs whole groups)."""
+    return fmt == "int8" or linear.in_features % INT4_GROUP == 0
+
+
+def quantize(model: nn.Module, fmt: str) -> dict[str, int]:
+    """Replace the model's nn.Linear layers (LM head included) by ``fmt`` ones ("int8", "int4", or "auto":
+    int4 where lossless, else int8), in place; how many of each format it holds now. The LM head is int8
+    in every case (in the default model's GGUF it is Q8_0)."""
+    counts: dict[str, int] = {}
+    head_layer = model.get_output_embeddings()
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if not isinstance(child, nn.Linear):
+                continue
+            if child is head_layer:
+                kind, layer = "int8", Int8Linear(child, max_rows=EVERY_WIDTH)
+            else:
+                wanted = ("int4" if is_four_bit(child) else "int8") if fmt == "auto" else fmt
+                kind = wanted if supports(wanted, child) else "int8"
+                layer = FORMATS[kind](child)
+            setattr(parent, name, layer)
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
