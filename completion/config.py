@@ -80,8 +80,8 @@ class Settings:
         for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.context_tokens < 128:
-            raise ValueError(f"contextTokens must be at least 128, not {self.context_tokens}")
+        if self.context_tokens < 256:
+            raise ValueError(f"contextTokens must be at least 256, not {self.context_tokens}")
         for name in ("stale_budget", "index_max_files", "index_max_bytes", "latency_budget_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, not {getattr(self, name)}")
