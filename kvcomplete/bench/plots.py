@@ -65,16 +65,17 @@ def plot_speculation(result: dict, axes_of) -> None:
 
 
 def plot_latency(result: dict, axes_of) -> None:
-    replay = result["replay"]
-    spans = [key.removesuffix("_p50_ms") for key in replay if key.endswith("_p50_ms")]
-    counts = [key for key in ("requests", "answered", "cancelled", "stale", "failed") if key in replay]
-    figure, axes = axes_of(1, 2, (11, 4))
-    _grouped_bars(axes[0], spans, ["p50", "p95"], lambda span, quantile: replay.get(f"{span}_{quantile}_ms"),
-                  "ms (log)", log=True)
+    by_budget = {f"latencyBudgetMs {run['latency_budget_ms']}": run for run in result["runs"]}
+    spans = ["keystroke_to_result", "keystroke_to_first_ghost", "keystroke_to_final", "after_tab_first_ghost"]
+    figure, axes = axes_of(1, 2, (12, 4))
+    _grouped_bars(axes[0], spans, list(by_budget), lambda span, budget: by_budget[budget].get(f"{span}_p50_ms"),
+                  "p50 ms (log)", log=True)
+    axes[0].tick_params(axis="x", labelrotation=15)
     axes[0].legend()
-    axes[1].bar(counts, [replay[key] for key in counts])
-    axes[1].set_ylabel("requests")
-    figure.suptitle("A typing trace through the LSP server")
+    _grouped_bars(axes[1], ["requests", "answered", "cancelled", "refreshes"], list(by_budget),
+                  lambda count, budget: by_budget[budget][count], "requests")
+    axes[1].legend()
+    figure.suptitle("A typing trace through the LSP server, latency budget off and on")
 
 
 def plot_memory(result: dict, axes_of) -> None:
@@ -96,7 +97,32 @@ def plot_memory(result: dict, axes_of) -> None:
     figure.suptitle("LRU eviction under the KV budget")
 
 
-PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "latency": plot_latency, "memory": plot_memory}
+def plot_alternatives(result: dict, axes_of) -> None:
+    rows = result["rows"]
+    ks = [row["k"] for row in rows]
+    figure, axes = axes_of(1, 2, (11, 4))
+    axes[0].bar([str(k) for k in ks], [row["items_per_request"] for row in rows])
+    axes[0].set_ylabel("items per request")
+    _grouped_bars(axes[1], ks, ["top1_edit_similarity", "best_of_k_edit_similarity"],
+                  lambda k, key: next(row[key] for row in rows if row["k"] == k), "edit similarity (real line)")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend()
+    for axis in axes:
+        axis.set_xlabel("k (suggestions)")
+    figure.suptitle("Alternatives after an edit: how many, and how good the best of them is")
+
+
+def plot_files(result: dict, axes_of) -> None:
+    rows = result["rows"]
+    figure, axes = axes_of(1, 1, (8, 4))
+    _grouped_bars(axes[0], [row["file"] for row in rows], ["first_ms", "typing_ms", "jump_ms"],
+                  lambda name, key: next(row[key] for row in rows if row["file"] == name), "ms")
+    axes[0].legend()
+    figure.suptitle("What a file's size costs: first request, typing, a jump")
+
+
+PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "alternatives": plot_alternatives,
+         "latency": plot_latency, "memory": plot_memory, "files": plot_files}
 
 
 def write(suite: str, result: dict, path: Path) -> None:
