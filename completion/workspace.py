@@ -8,13 +8,16 @@ implements gitignore's matching. Binary (NUL bytes), non-UTF-8 and larger than `
 skipped, and ``indexMaxFiles`` / ``indexMaxBytes`` bound the whole (the drafters' memory grows with the tokens
 they are given).
 
-One background thread, at the lowest OS priority, lists and tokenizes; ``sink(pieces)`` hands the files' tokens
+One background thread lists and tokenizes; ``sink(pieces)`` hands the files' tokens
 on in pieces of at most ``CHUNK_TOKENS`` (key ``URI#n``; tokens ``None``: the piece is gone), small files'
 pieces batched up to ``CHUNK_TOKENS`` per call, and returns once they are taken: a slow consumer slows the
 index and not the reverse, and the consumer's work per call is bounded (the n-gram model counts ~4 µs per
 token: a 300k-token file at once would hold the engine thread for a second; a call per small file would make
-the index wait behind a completion hundreds of times). The keys differ from an open document's (its URI): an open file is its own source besides its
-saved copy. The index keeps sizes and token counts, never texts.
+the index wait behind a completion hundreds of times). The keys differ from an open document's (its URI): an
+open file is its own source besides its saved copy. The index keeps sizes and token counts, never texts.
+
+A server's index runs at the lowest OS priority, so it takes what CPU completions leave; on a busy machine that
+is little (4 MB took 100+ s beside a dozen busy processes on 2 cores, 13 s alone).
 """
 
 from __future__ import annotations
@@ -174,8 +177,11 @@ class WorkspaceIndex:
     """The indexed files of ``roots``, kept current by ``update`` calls (from any thread)."""
 
     def __init__(self, roots: Sequence[Path], limits: Limits, tokenize: Tokenize, sink: Sink,
-                 progress: Progress | None = None, chunk_tokens: int = CHUNK_TOKENS) -> None:
+                 progress: Progress | None = None, chunk_tokens: int = CHUNK_TOKENS, background: bool = True) -> None:
+        """``background``: at the lowest OS priority (a server: completions first); False for a caller that
+        waits for the index (on a busy machine a nice-19 thread gets next to no CPU)."""
         self.roots = [Path(root).resolve() for root in roots]
+        self.background = background
         self.limits, self.chunk_tokens = limits, chunk_tokens
         self._tokenize, self._sink, self._progress = tokenize, sink, progress
         self._batch: Pieces = []  # pieces not handed on yet
@@ -231,7 +237,8 @@ class WorkspaceIndex:
 
     # -- the index thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
-        _lowest_priority()
+        if self.background:
+            _lowest_priority()
         while (event := self._events.get()) is not None and not self._stopped.is_set():
             try:
                 self._handle(event)
@@ -377,7 +384,7 @@ def index_now(engine, roots: Sequence[Path]) -> dict[str, int]:
     """Index ``roots`` into the engine's drafters and wait until done (one-shot use: nothing else may use the
     engine meanwhile); returns the index's stats."""
     index = WorkspaceIndex(roots, Limits.of(engine.settings), index_tokenizer(engine.vocab.tokenizer),
-                           lambda pieces: feed_drafters(engine, pieces))
+                           lambda pieces: feed_drafters(engine, pieces), background=False)
     index.start()
     index.wait_idle()
     index.stop()
