@@ -44,6 +44,7 @@ def completions(loaded, kernels: str, speculation: bool) -> list[list[str]]:
     return [[s.text for s in result.suggestions] for result in results]
 
 
+@pytest.mark.slow  # whole completions through Triton's interpreter on CPU
 @pytest.mark.parametrize("speculation", [False, True], ids=["greedy", "speculative"])
 def test_triton_kernels_complete_like_torch(loaded, speculation, monkeypatch):
     expected = completions(loaded, "torch", speculation)

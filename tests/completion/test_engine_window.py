@@ -66,6 +66,7 @@ operation = st.one_of(
 )
 
 
+@pytest.mark.slow  # twelve generated sessions on a model
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operation, min_size=3, max_size=10))
 def test_cursor_jumps_edits_and_background_steps_keep_the_cache_exactly_the_window(tiny_model_dir, operations):

@@ -66,6 +66,7 @@ def counting(monkeypatch) -> list[int]:
     return calls
 
 
+@pytest.mark.slow  # every forward kind through Triton's interpreter on CPU
 def test_triton_path_gives_the_torch_paths_logits_and_cache(runners, monkeypatch):
     torch_runner, triton_runner = runners
     assert (torch_runner.tree_kernel, triton_runner.tree_kernel) == (False, True)
