@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from completion import models
+from completion.alternatives import shown
 from completion.budget import SpeculationBudget
 from completion.config import Settings
 from completion.context import Current, select_context
 from completion.decode import Cancelled, Decoding
 from completion.document import TextChange
-from completion.documents import (Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument,
-                                  completable)
+from completion.documents import Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument
 from completion.drafts.copyspec import CopySpec
 from completion.drafts.ngram import NGramModel
 from completion.drafts.superposed import SuperposedDrafter
@@ -129,13 +129,6 @@ class Engine:
     def text(self, uri: str) -> str:
         return self.documents[uri].text
 
-    def index_file(self, key: str, text: str) -> None:
-        """Add a workspace file (not open) to the drafters' sources: CopySpec matches and n-gram counts."""
-        if completable(text, self.settings.max_file_bytes) is None:
-            tokens = self.vocab.encode(text)
-            self.copyspec.set_source(key, tokens)
-            self.ngram.set_source(key, tokens)
-
     def accept(self, uri: str, accepted_text: str) -> None:
         """A suggestion (or part of it) was accepted: once the editor's insertion arrives, decode what comes
         next in the background (prefetch), so the next ghost text is ready before it is asked for."""
@@ -219,7 +212,8 @@ class Engine:
         """The decoding's suggestions as they stand; remembered for type-along. A finished decoding also
         counts its work and becomes history for CopySpec."""
         continuation = doc.continuation
-        suggestions = _distinct(decoding.branches)
+        suggestions = shown([Suggestion(b.text, round(b.logprob, 4), len(b.tokens), round(b.split_logprob, 4))
+                             for b in decoding.branches], len(decoding.branches))
         if continuation is not None and continuation.decoding is decoding:
             doc.shown = Shown(continuation.before, continuation.after, tuple(suggestions))
             if decoding.done:
@@ -425,18 +419,6 @@ def _layout(settings: Settings, fim: FimTokens | None, loaded: models.LoadedMode
         return choose_layout(settings.fim_layout, fim, loaded.model.config.model_type)
     except ValueError as error:
         raise ModelError(str(error)) from None
-
-
-def _distinct(branches) -> list[Suggestion]:
-    """Non-empty suggestions, greedy first, then by log-probability; one that is a prefix of another
-    (or extends it) adds nothing to cycle through and is left out."""
-    ordered = branches[:1] + sorted(branches[1:], key=lambda b: -b.logprob)
-    suggestions: list[Suggestion] = []
-    for branch in ordered:
-        if branch.text and not any(s.text.startswith(branch.text) or branch.text.startswith(s.text)
-                                   for s in suggestions):
-            suggestions.append(Suggestion(branch.text, round(branch.logprob, 4)))
-    return suggestions
 
 
 def _ms_since(start: float) -> float:
