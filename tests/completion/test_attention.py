@@ -41,3 +41,25 @@ def test_tree_block_input_equals_the_full_mask():
                               tree_mask.to(DEVICE)[None, None], scaling=0.25, tree_block=block)
     assert got.shape == expected.shape == (1, nodes, 4, 16)
     torch.testing.assert_close(got.cpu(), expected, atol=2e-5, rtol=1e-4)
+
+
+def test_narrow_cpu_bf16_attention_equals_sdpa():
+    """The fp32 route of narrow bf16 CPU forwards gives SDPA's output on the engine's layout (prefix, hidden
+    document slots, branch scratch, the new tokens) with GQA, to bf16's rounding of the result."""
+    from completion.attention import NARROW_TOKENS
+
+    gen = torch.Generator().manual_seed(1)
+    prefix_len, hidden, scratch = 40, 7, 3
+    for nodes in range(1, NARROW_TOKENS + 1):
+        context = prefix_len + hidden + scratch + nodes
+        query = (3 * torch.randn(1, 6, nodes, 32, generator=gen)).bfloat16()
+        key, value = (3 * torch.randn(2, 1, 2, context, 32, generator=gen)).bfloat16()
+        mask = torch.ones(1, 1, nodes, context, dtype=torch.bool)
+        mask[..., prefix_len:prefix_len + hidden] = False
+        mask[..., prefix_len + hidden:prefix_len + hidden + scratch] = torch.rand(nodes, scratch, generator=gen) < 0.5
+        mask[..., context - nodes:] = torch.ones(nodes, nodes, dtype=torch.bool).tril()
+        got, _ = masked_attention(None, query, key, value, mask, scaling=0.2)
+        expected = torch.nn.functional.scaled_dot_product_attention(
+            query.float(), key.float(), value.float(), attn_mask=mask, scale=0.2, enable_gqa=True).transpose(1, 2)
+        assert got.dtype == torch.bfloat16 and got.shape == (1, nodes, 6, 32)
+        torch.testing.assert_close(got.float(), expected, atol=1e-2, rtol=2**-7)
