@@ -3,8 +3,10 @@
 A ``Decoding`` advances one step at a time, so a request can stop at its latency budget and background
 work can carry the same decoding on later (same branches, same scratch).
 
-The prompt's last token is run once more into scratch to get the next-token distribution; its k best
-tokens start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
+The prompt's last token is run once more into scratch to get the next-token distribution. With k > 1 the
+greedy tokens that add no new text yet (healed bytes, indentation: completion/alternatives.py) are decoded
+first, into scratch all branches share; then the greedy token and the best tokens whose new text is distinct
+start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
 unfinished branch's newest token as a root with its drafts below, runs one forward over it, and accepts
 per branch the longest path whose every token is the model's own choice (argmax, or the healing-constrained
 argmax) plus the bonus token after it. Accepted nodes' K/V are compacted into the branch's scratch; the
@@ -16,11 +18,12 @@ length is unchanged (scratch stays scratch).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, Sequence
 
 import torch
 
+from completion.alternatives import new_text, starts
 from completion.budget import SpeculationBudget
 from completion.kv_store import KVStore
 from completion.runner import ModelRunner
@@ -29,9 +32,11 @@ from completion.tree import build_tree
 from completion.verify import accept_path
 from completion.vocab import Vocabulary
 
-SHARED = -1  # scratch slot every branch sees (the prompt's re-run last token)
+SHARED = -1  # scratch slot every branch sees (the prompt's re-run last token, the tokens all branches share)
 DEAD = -2  # scratch slot nobody sees any more (rejected tree nodes, finished superposed steps)
 SUPERPOSED = -3  # scratch slot seen only by the superposed-decoding steps of the current drafting pass
+MAX_SHARED = 4  # greedy tokens adding no new text that the branches share at most before they split
+CANDIDATES = 8  # tokens drawn per suggestion where the branches split, to find k distinct ones
 
 
 class Cancelled(Exception):
@@ -49,6 +54,7 @@ class Branch:
     logprob: float = 0.0
     done: bool = False
     text: str = ""
+    split_logprob: float = 0.0  # of the token where it left the other branches (the first adding new text)
     generated: bytes = b""  # the tokens' bytes, kept as they grow (no re-decoding of the whole branch)
 
 
@@ -88,23 +94,6 @@ def choose(logprobs: torch.Tensor, vocab: Vocabulary, pending: bytes, count: int
         best = logprobs[allowed].topk(min(count, len(allowed))).indices
         return allowed[best].tolist()
     return logprobs.topk(count).indices.tolist()
-
-
-def distinct_starts(candidates: list[int], vocab: Vocabulary, healed: bytes, k: int) -> list[int]:
-    """The first ``k`` candidates (best first) whose new text (past the healed bytes) is not a prefix of
-    another's: "f" after "for" would mostly re-spell the same text in other tokens, wasting a suggestion.
-    At most one candidate may add no new text yet (it only reproduces part of the healed bytes)."""
-    kept: list[bytes] = []
-    tokens: list[int] = []
-    for token in candidates:
-        new = vocab.bytes_of[token][len(healed):]
-        if any(new.startswith(other) or other.startswith(new) for other in kept if bool(other) == bool(new)):
-            continue
-        kept.append(new)
-        tokens.append(token)
-        if len(tokens) == k:
-            break
-    return tokens
 
 
 class Decoder:
@@ -149,10 +138,14 @@ class Decoder:
     def start(self) -> torch.Tensor:
         """Run the prompt's last token once more, into a SHARED scratch slot every branch sees; returns
         the next-token log-probabilities [vocab] at the cursor."""
-        prompt = self.prompt
-        first = self.forward([prompt.last_token], [prompt.last_position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
+        return self.shared(self.prompt.last_token, self.prompt.last_position)
+
+    def shared(self, token: int, position: int) -> torch.Tensor:
+        """Run ``token`` at ``position`` into a SHARED scratch slot every branch sees (the prompt's last
+        token, or one all suggestions start with); returns the log-probabilities [vocab] after it."""
+        logprobs = self.forward([token], [position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
         self.keep([0], [SHARED])
-        return first[0]
+        return logprobs[0]
 
     def keep(self, nodes: list[int], owner_of: list[int]) -> None:
         """Keep the K/V of ``nodes`` (ascending indices into the last forward) for their owners, compacted
@@ -177,6 +170,23 @@ class Decoder:
         self.owners = [DEAD if owner == SUPERPOSED else owner for owner in self.owners]
 
 
+def shared_start(decoder: Decoder, logprobs: torch.Tensor, vocab: Vocabulary,
+                 limit: int) -> tuple[torch.Tensor, list[tuple[int, float]]]:
+    """The greedy tokens from the cursor, at most ``limit``, while they add no new text (they reproduce the
+    healed bytes or re-spell the indentation: completion/alternatives.new_text), each run once into a SHARED
+    slot, so that the branches split where the new text begins. Returns the log-probabilities [vocab] after
+    them and their (token, log-probability) pairs."""
+    healed, generated, shared = decoder.prompt.healed, b"", []
+    while len(shared) < limit:
+        token = choose(logprobs, vocab, healed[len(generated):], 1)[0]
+        if token in vocab.special_ids or new_text(generated + vocab.bytes_of[token], healed):
+            break
+        shared.append((token, float(logprobs[token])))
+        generated += vocab.bytes_of[token]
+        logprobs = decoder.shared(token, decoder.prompt.last_position + len(shared))
+    return logprobs, shared
+
+
 class Decoding:
     """One request's k suggestions (branch 0 = greedy), each ending by ``stop``, EOS or ``max_tokens``.
 
@@ -191,13 +201,23 @@ class Decoding:
         self.prompt, self.vocab, self.stop, self.max_tokens = prompt, vocab, stop, max_tokens
         self.drafting, self.budget = drafting, budget
         self.decoder = Decoder(runner, store, prompt, cancelled, budget)
-        first = self.decoder.start()
-        starts = distinct_starts(choose(first, vocab, prompt.healed, 4 * k), vocab, prompt.healed, k)
-        self.branches = [Branch(index=i, pending=prompt.healed) for i in range(len(starts))]
-        for branch, token in zip(self.branches, starts):
-            self._extend(branch, token, float(first[token]))
-        if drafting is not None:
-            drafting.start(first, self.branches, prompt, self.decoder.superposed_step)
+        logprobs, shared = self.decoder.start(), []
+        if k > 1:  # the alternatives split where their new text begins (completion/alternatives.py)
+            logprobs, shared = shared_start(self.decoder, logprobs, vocab, min(MAX_SHARED, max_tokens - 1))
+        generated = vocab.to_bytes(token for token, _ in shared)
+        candidates = choose(logprobs, vocab, prompt.healed[len(generated):], CANDIDATES * k)
+        picked = starts([new_text(generated + vocab.bytes_of[token], prompt.healed) for token in candidates], k)
+        self.branches = [Branch(index=i, pending=prompt.healed) for i in range(len(picked))]
+        for branch, index in zip(self.branches, picked):
+            for token, logprob in shared:
+                self._extend(branch, token, logprob)
+            branch.split_logprob = float(logprobs[candidates[index]])
+            self._extend(branch, candidates[index], branch.split_logprob)
+        if drafting is not None:  # drafts start where the branches split: after the shared tokens
+            split = replace(prompt, healed=prompt.healed[len(generated):],
+                            context=prompt.context + tuple(token for token, _ in shared))
+            drafting.start(logprobs, self.branches, split,
+                           lambda embedding, depth: self.decoder.superposed_step(embedding, depth + len(shared)))
             self.decoder.end_superposed()
 
     @property

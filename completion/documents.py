@@ -31,6 +31,8 @@ class UnknownDocument(KeyError):
 class Suggestion:
     text: str  # inserted at the cursor
     logprob: float
+    tokens: int = 0  # how many it took
+    split_logprob: float = 0.0  # of the token where it left suggestion #1 (completion/alternatives.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,13 @@ class RequestDrafts:
         self.copyspec, self.superposed, self.vocab = copyspec, superposed, vocab
         self.embed, self.key = embed, document_key
         self.guesses: list[tuple[int, ...]] = []  # superposed drafts, each from a first token
+        self.start_at = 0  # context tokens before the guesses' first tokens
 
     def start(self, first_logprobs: torch.Tensor, branches: list[Branch], prompt: Prompt,
               step: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
-        """One superposed pass from the same first-token choice the branches were started from."""
+        """One superposed pass from the same first-token choice the branches were started from; ``prompt``
+        ends where they split (after the tokens they all start with)."""
+        self.start_at = len(prompt.context)
         if self.superposed is None or len(branches) < 2:
             return
         if prompt.healed:  # only first tokens that reproduce the healed bytes can start a branch
@@ -43,11 +46,11 @@ class RequestDrafts:
     def propose(self, branch: Branch, prompt: Prompt) -> list[Sequence[int]]:
         """Continuations after ``branch.tokens[-1]``: superposed guesses still consistent with the branch,
         then CopySpec's copies of what followed the same tokens elsewhere."""
-        done = len(branch.tokens)
-        drafts: list[Sequence[int]] = [guess[done:] for guess in self.guesses
-                                       if len(guess) > done and list(guess[:done]) == branch.tokens]
+        context = list(prompt.context) + branch.tokens
+        own = context[self.start_at:]  # the branch's tokens since the split
+        drafts: list[Sequence[int]] = [guess[len(own):] for guess in self.guesses
+                                       if len(guess) > len(own) and list(guess[:len(own)]) == own]
         if self.copyspec is not None:
-            context = list(prompt.context) + branch.tokens
             drafts += [draft.tokens for draft in self.copyspec.propose(context, DRAFTS_PER_BRANCH, self.key)]
         return drafts
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
+from completion.alternatives import distinct
 from lsp_server.documents import Cursor
 
 if TYPE_CHECKING:
@@ -18,8 +19,10 @@ LABEL_CHARS = 60
 
 
 def distinct_texts(completion: Completion, k: int) -> list[str]:
-    """The suggestions' texts, best first, without empty ones or repeats, at most ``k``."""
-    return list(dict.fromkeys(s.text for s in completion.suggestions if s.text))[:k]
+    """The suggestions' texts, best first, at most ``k``: none blank, none equal to or a prefix of an earlier
+    one up to whitespace (completion/alternatives.py)."""
+    texts = [suggestion.text for suggestion in completion.suggestions]
+    return [texts[index] for index in distinct(texts, k)]
 
 
 def inline_items(completion: Completion, k: int, cursor: Cursor) -> list[types.InlineCompletionItem]:

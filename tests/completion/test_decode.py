@@ -73,16 +73,3 @@ def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny, stock_model):
         session.apply(document.apply(change))
     branches = greedy(runner, vocab, session, len(document.tokens), 10)
     assert branches[0].tokens == generate(stock_model, document.tokens, 10)
-
-
-def test_alternative_first_tokens_do_not_respell_each_other(vocab):
-    from completion.decode import distinct_starts
-
-    ids = {piece: vocab.encode(piece)[0] for piece in ("for", "f", "while", "\n   ")}
-    assert len(vocab.encode("for")) == 1 and len(vocab.encode("while")) == 1
-    candidates = [ids["for"], ids["f"], ids["while"]]
-    assert distinct_starts(candidates, vocab, b"", 3) == [ids["for"], ids["while"]]
-    # while healing "\n    ", a token that only reproduces part of it adds no text yet: one such start at most
-    longer = next(t for t in vocab.compatible_with(b"\n    ") if len(vocab.bytes_of[t]) > 5)
-    healing = [vocab.encode("\n   ")[0], vocab.encode("\n  ")[0], longer]
-    assert distinct_starts(healing, vocab, b"\n    ", 3) == [healing[0], longer]

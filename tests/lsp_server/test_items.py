@@ -27,3 +27,9 @@ def test_completion_items_replace_the_word_before_the_cursor_with_word_and_sugge
     assert all(item.text_edit.range == types.Range(start=word_start, end=CURSOR.position) for item in result.items)
     assert [item.label for item in result.items] == ["get(x)", "get_all()", "gets"]
     assert [item.sort_text for item in result.items] == sorted(item.sort_text for item in result.items)
+
+
+def test_items_equal_or_prefixed_up_to_whitespace_are_shown_once():
+    completion = Completion([Suggestion("return a", -1.0), Suggestion("    return a", -2.0),
+                             Suggestion("return  a + b", -3.0), Suggestion("pass", -4.0)])
+    assert [item.insert_text for item in inline_items(completion, 4, CURSOR)] == ["return a", "pass"]
