@@ -4,18 +4,20 @@ product's editor side, above ``lsp_server``), not in the server's package: the s
 
 ``LspClient`` spawns the server (any command line, over stdio), answers what a server may ask of an editor
 (work-done progress, configuration), keeps what the server reports (progress, log and shown messages, its
-stderr) and wraps the requests an editor sends. ``Editor`` is an editor's view of one document: text, cursor
+stderr), hands ``kvcomplete/suggestionsChanged`` to ``on_suggestions_changed`` (the editor decides whether
+to ask again) and wraps the requests an editor sends. ``Editor`` is an editor's view of one document: text, cursor
 and version, every edit sent as an incremental didChange with positions in the negotiated encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from typing import Callable, Sequence
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from lsp_server.refresh import SUGGESTIONS_CHANGED
 from lsp_server.server import DID_ACCEPT, DOCUMENT, STATS
 
 
@@ -37,6 +39,8 @@ class LspClient(LanguageClient):
         self.server_capabilities: types.ServerCapabilities | None = None
         self.stderr = bytearray()
         self._stderr_task: asyncio.Task | None = None
+        # Called with the params of each kvcomplete/suggestionsChanged as a dict {uri, version, position}.
+        self.on_suggestions_changed: Callable[[dict], None] = lambda params: None
 
         @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
@@ -53,6 +57,10 @@ class LspClient(LanguageClient):
         @self.feature(types.WINDOW_SHOW_MESSAGE)
         def show_message(params: types.ShowMessageParams) -> None:
             self.shown_messages.append(params)
+
+        @self.feature(SUGGESTIONS_CHANGED)
+        def suggestions_changed(params) -> None:
+            self.on_suggestions_changed(plain(params))
 
         @self.feature(types.WORKSPACE_CONFIGURATION)
         def configuration(params: types.ConfigurationParams) -> list:

@@ -6,57 +6,31 @@ pauses for ``debounce_s`` (a timer restarted by every key), cancels the request 
 the document and cursor are still those it was asked for (else it is stale). Ghost text follows keys
 typed along it; Tab sends ``kvcomplete/didAccept`` and inserts the text. Keystroke-to-result latency is
 the time from the key after which the request fired to its answer: the debounce plus the server's time.
+
+The server may answer with what it decoded by its latency budget and decode on; it then notifies
+``kvcomplete/suggestionsChanged {uri, version, position}``. Like the plugins, the editor asks again at once
+(no debounce) when that is its document, version and cursor, and ignores the notification otherwise (the
+user moved on). A request already in flight there needs no second one: it answers with what has grown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from lsprotocol import types
 
 from demo.actions import Accept, DeleteLine, MoveTo, Pacing, Step, Type, Wait, anchor_offset, line_span, next_key
+from demo.figures import Input, Request, figures, percentiles
 from demo.ghost import Answers, Ghost, matching_part
 from demo.lsp_client import Editor, items_of
-from lsp_server.stats import percentile
 
 REQUEST_CANCELLED = types.LSPErrorCodes.RequestCancelled.value
 # Engine counters whose change between two answers says what the cache and the drafters did.
 CACHE_COUNTERS = ("pieUpdates", "fullEncodes", "tokensEncoded", "draftTokensProposed", "draftTokensAccepted")
-
-
-@dataclass(slots=True)
-class Request:
-    """One inline completion request and what became of it."""
-
-    number: int
-    step: int  # the script's step (1-based) while it was sent
-    msg_id: str
-    trigger: str  # the key, Tab, "move" or "delete line" after which the debounce fired
-    line: int  # 1-based, for people
-    column: int
-    version: int
-    offset: int
-    key_at: float  # loop time of the trigger
-    sent_at: float
-    done_at: float | None = None
-    outcome: str = "pending"  # answered (shown) | stale (the editor moved on) | cancelled | failed
-    items: tuple[str, ...] = ()
-    type_along: bool = False
-    error: str | None = None
-    cache: dict | None = None  # CACHE_COUNTERS' change since the previous answer (with track_cache)
-
-    @property
-    def latency_ms(self) -> float:
-        """Keystroke to result: from the trigger to the answer."""
-        return (self.done_at - self.key_at) * 1000
-
-    @property
-    def server_ms(self) -> float:
-        """Request to result, as the client sees it."""
-        return (self.done_at - self.sent_at) * 1000
 
 
 class Observer(Protocol):
@@ -96,6 +70,9 @@ class Replay:
         self.requests: list[Request] = []
         self.accepted: list[str] = []
         self.edits = 0  # didChanges sent: keys typed, Tabs, line deletions (cursor moves are not edits)
+        self.inputs: list[Input] = []
+        self.notifications = 0  # kvcomplete/suggestionsChanged received
+        self.stale_notifications = 0  # of them, for another version or cursor: ignored
         self.ghost: Ghost | None = None
         self._answers = Answers()
         self._loop = asyncio.get_running_loop()
@@ -112,6 +89,7 @@ class Replay:
 
     async def play(self, steps: tuple[Step, ...]) -> None:
         self.observer.started(self)
+        self.editor.client.on_suggestions_changed = self.suggestions_changed
         if self.track_cache:
             self._counters = await self.editor.client.stats()
         self._due = self._loop.time()
@@ -122,21 +100,42 @@ class Replay:
                 await self._do(action)
         await self._finish()
 
-    def summary(self, from_step: int = 1) -> dict:
-        """Counts and latencies of the requests sent from step ``from_step`` on (answered: shown by the editor);
-        edits and accepted texts are the whole session's."""
+    def summary(self, from_step: int = 1, finals: Mapping[tuple[str, str], str] | None = None) -> dict:
+        """Counts and latencies of the requests sent from step ``from_step`` on (answered: shown by the editor;
+        keystroke and request to result: the debounced requests'), and ``figures``' (the final suggestion's
+        against ``finals``); the notifications, edits and accepted texts are the whole session's."""
         requests = [request for request in self.requests if request.step >= from_step]
         answered = [request for request in requests if request.outcome == "answered"]
+        debounced = [request for request in answered if not request.refresh]
         outcomes = [request.outcome for request in requests]
         type_along = sum(request.type_along for request in answered)
         return {
             "requests": len(requests), "answered": len(answered), "cancelled": outcomes.count("cancelled"),
             "stale": outcomes.count("stale"), "failed": outcomes.count("failed"), "type_along": type_along,
             "type_along_share": round(type_along / len(answered), 3) if answered else 0.0,
-            "keystroke_to_result_ms": percentiles([request.latency_ms for request in answered]),
-            "request_to_result_ms": percentiles([request.server_ms for request in answered]),
+            "refreshes": sum(request.refresh for request in requests), "notifications": self.notifications,
+            "stale_notifications": self.stale_notifications,
+            "keystroke_to_result_ms": percentiles([request.latency_ms for request in debounced]),
+            "request_to_result_ms": percentiles([request.server_ms for request in debounced]),
+            **figures(requests, [item for item in self.inputs if item.step >= from_step], finals),
             "debounce_ms": self.timing.debounce_s * 1000, "edits": self.edits, "accepted": list(self.accepted),
         }
+
+    def suggestions_changed(self, params: dict) -> None:
+        """``kvcomplete/suggestionsChanged``: ask again at once if it is about the document, version and cursor
+        on screen (and no request is in flight there), else ignore it."""
+        self.notifications += 1
+        editor, position = self.editor, self.editor.position()
+        spot = (params.get("uri"), params.get("version"), params.get("position"))
+        if spot != (editor.uri, editor.version, {"line": position.line, "character": position.character}):
+            self.stale_notifications += 1
+            return
+        if self._in_flight is not None:
+            return
+        if self._timer is not None:  # the request asked now replaces the debounced one
+            self._timer.cancel()
+            self._timer = None
+        self._send(refresh=True)
 
     async def _do(self, action) -> None:
         if isinstance(action, Type):
@@ -185,6 +184,8 @@ class Replay:
         await self._pause(self.pacing.seconds(self.timing.move_s))
 
     async def _wait(self, action: Wait) -> None:
+        if self.inputs:
+            self.inputs[-1].waited = True
         try:
             await asyncio.wait_for(self._settled.wait(), self.timing.wait_timeout_s)
         except asyncio.TimeoutError:
@@ -226,18 +227,21 @@ class Replay:
         self._settled.clear()
 
     def _after_input(self, trigger: str) -> None:
+        self.inputs.append(Input(len(self.inputs), self._step, trigger, self._loop.time(), self.ghost is not None))
         self.observer.edited(trigger)
-        self._timer = self._loop.call_later(self.timing.debounce_s, self._send, trigger, self._loop.time())
+        self._timer = self._loop.call_later(self.timing.debounce_s, self._send)
 
-    def _send(self, trigger: str, key_at: float) -> None:
+    def _send(self, refresh: bool = False) -> None:
+        """Ask for inline completions at the cursor, for the latest input."""
         self._timer = None
-        editor = self.editor
+        editor, key = self.editor, self.inputs[-1]
         position = editor.position()
-        request = Request(number=len(self.requests) + 1, step=self._step, msg_id=f"demo-{uuid.uuid4().hex[:12]}",
-                          trigger=trigger, line=position.line + 1,
-                          column=editor.cursor - editor.text.rfind("\n", 0, editor.cursor),
-                          version=editor.version, offset=editor.cursor, key_at=key_at, sent_at=self._loop.time())
         context = editor.text[: editor.cursor], editor.text[editor.cursor:]
+        request = Request(number=len(self.requests) + 1, step=self._step, msg_id=f"demo-{uuid.uuid4().hex[:12]}",
+                          trigger=key.trigger, line=position.line + 1,
+                          column=editor.cursor - editor.text.rfind("\n", 0, editor.cursor),
+                          version=editor.version, offset=editor.cursor, key_at=key.at, sent_at=self._loop.time(),
+                          key=key.number, refresh=refresh, context=context)
         self.requests.append(request)
         self._in_flight = request
         future = editor.client.send_inline(editor.uri, position, request.msg_id)
@@ -293,8 +297,3 @@ class Replay:
             await asyncio.wait(self._unanswered, timeout=self.timing.wait_timeout_s)
         while self._followers:
             await asyncio.gather(*self._followers)
-
-
-def percentiles(values: list[float]) -> dict:
-    """Nearest-rank p50 and p95 (as the server's stats compute them), in ms, and how many values."""
-    return {"p50": round(percentile(values, 0.50), 1), "p95": round(percentile(values, 0.95), 1), "n": len(values)}

@@ -17,6 +17,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from demo.figures import PAUSE_S
+
 if TYPE_CHECKING:
     from demo.replay import Replay, Request
 
@@ -45,6 +47,8 @@ def describe_cache(cache: dict | None) -> str:
 def describe_result(request: Request) -> str:
     if request.outcome == "answered":
         kind = "type-along" if request.type_along else "decoded"
+        if request.refresh:
+            kind += ", asked again on suggestionsChanged"
         count = len(request.items)
         return f"{count} suggestion{'' if count == 1 else 's'} ({kind})" if count else "no suggestion"
     return {"cancelled": "cancelled (typing went on)", "stale": "stale (the text moved on)",
@@ -73,6 +77,13 @@ def ghost_at_cursor(replay: Replay) -> str:
     return ghost.text
 
 
+def describe_percentiles(values: dict) -> str:
+    """``percentiles``' p50/p95 in words; "none" when there were no values."""
+    if not values["n"]:
+        return "none"
+    return f"p50 {values['p50']:.0f} ms, p95 {values['p95']:.0f} ms (n={values['n']})"
+
+
 def summary_lines(summary: dict) -> list[str]:
     """The closing summary: requests, latency, what the engine did, and whether the server's copy matches."""
     latency, stats = summary["keystroke_to_result_ms"], summary["server_stats"]
@@ -84,6 +95,11 @@ def summary_lines(summary: dict) -> list[str]:
         f"({summary['type_along']} by type-along), {summary['cancelled']} cancelled, {summary['stale']} stale",
         f"keystroke to result (debounce {summary['debounce_ms']:.0f} ms included): p50 {latency['p50']:.0f} ms, "
         f"p95 {latency['p95']:.0f} ms over {latency['n']} answers",
+        f"keystroke to first ghost text: {describe_percentiles(summary['keystroke_to_first_ghost_ms'])}; "
+        f"after a Tab: {describe_percentiles(summary['after_tab_first_ghost_ms'])}",
+        f"ghost text on screen in {summary['pauses_with_ghost']} of {summary['pauses']} typing pauses of "
+        f"{PAUSE_S} s or more; {summary['refreshes']} re-requests on {summary['notifications']} "
+        f"suggestionsChanged ({summary['stale_notifications']} stale, ignored)",
         f"engine: full encodes {stats['fullEncodes']}, PIE updates {stats['pieUpdates']}, tokens encoded "
         f"{stats['tokensEncoded']}, drafts accepted {stats['draftTokensAccepted']}/{stats['draftTokensProposed']}, "
         f"accepts recorded {stats['accepts']}",

@@ -1,4 +1,5 @@
-"""The *latency* suite: a typing trace replayed through the LSP server, keystroke to result.
+"""The *latency* suite: a typing trace replayed through the LSP server, keystroke to ghost text, with
+``latencyBudgetMs`` 0 and the settings' budget side by side (two servers, one after the other, one run).
 
 The replay belongs to the demo (`demo/latency.py`, one implementation for `kvcomplete demo` and this suite);
 ``kvcomplete`` sits above ``demo``, so this suite imports it (when it runs: the other suites need no server).
@@ -13,13 +14,14 @@ from kvcomplete.bench.scale import Scale
 
 
 def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:
-    """``demo.latency.run``'s figures: keystroke-to-result p50/p95 ms, requests, cancelled requests, ..."""
+    """``demo.latency.run``'s figures per budget (``runs``): keystroke to first ghost text and to the final
+    suggestion p50/p95 ms, pauses with ghost text, requests, cancelled requests, re-requests, ..."""
     from demo.latency import run as replay
 
-    return {"replay": replay(settings, scale.latency_quick)}  # its own server loads its own model
+    return replay(settings, scale.latency_quick)  # its own servers load their own model
 
 
 def markdown(result: dict) -> str:
-    scalars = [{"measure": key, "value": value} for key, value in result["replay"].items()
-               if isinstance(value, (int, float, str, bool))]
-    return table(scalars)
+    from demo.latency import side_by_side
+
+    return f"{result['trace']}.\n\n" + table(side_by_side(result["runs"]))

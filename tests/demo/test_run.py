@@ -9,7 +9,7 @@ import pytest
 from completion.config import Settings
 from demo.actions import Pacing
 from demo.replay import Timing
-from demo.run import run_demo
+from demo.run import compare, run_demo
 from demo.scripts import EXAMPLE
 from demo.server import ServerError
 
@@ -36,6 +36,20 @@ async def test_the_demo_replays_its_session_and_the_server_follows(tiny_model_di
     assert summary["failed"] == 0
     assert stats["fullEncodes"] >= 1 and stats["pieUpdates"] >= 1  # the edit far above went through PIE
     assert stats["accepts"] == len(summary["accepted"]) >= 1
+
+
+async def test_the_comparison_replays_the_session_without_a_budget_and_tables_both(tiny_model_dir):
+    settings = Settings(model=str(tiny_model_dir), max_tokens=8, log_level="warning", latency_budget_ms=1)
+    shown = await run_demo(settings, Pacing(scale=0.1), io.StringIO(), Timing(debounce_s=0.02))
+    output = io.StringIO()
+
+    unbudgeted = await compare(settings, shown, 0.1, output, Timing(debounce_s=0.02))
+
+    assert unbudgeted.summary["in_sync"]  # its text differs at the end: the last Tab takes what is shown
+    assert unbudgeted.summary["server_stats"]["partialAnswers"] == 0 < shown.summary["server_stats"]["partialAnswers"]
+    table = output.getvalue()
+    assert "latencyBudgetMs 0" in table and "latencyBudgetMs 1" in table
+    assert "keystroke_to_first_ghost_p50_ms" in table and "pauses_with_ghost_share" in table
 
 
 async def test_a_model_that_cannot_load_is_reported_with_its_name(tmp_path):

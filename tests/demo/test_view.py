@@ -10,7 +10,7 @@ from rich.console import Console
 
 from demo.ghost import Ghost
 from demo.replay import Request
-from demo.view import REDRAW_S, LiveView, PlainView, describe_cache, summary_lines, trigger_label
+from demo.view import REDRAW_S, LiveView, PlainView, describe_cache, describe_result, summary_lines, trigger_label
 
 TEXT = "def area(r):\n    return \n\nprint(area(2))\n"
 CURSOR = TEXT.index("return ") + len("return ")
@@ -64,6 +64,12 @@ def test_plain_lines_mark_the_ghost_text_and_flatten_line_breaks():
     ]
 
 
+def test_an_answer_asked_for_again_on_suggestions_changed_says_so():
+    request = replay_state().requests[0]
+    request.refresh = True
+    assert describe_result(request) == "1 suggestion (decoded, asked again on suggestionsChanged)"
+
+
 def test_keys_are_named_as_on_a_keyboard():
     assert [trigger_label(key) for key in ("\n        ", "\b", " ", "    ", "x", "(", "Tab", "move")] == \
         ["Enter", "Backspace", "Space", "indent", "'x'", "'('", "Tab", "move"]
@@ -77,8 +83,14 @@ def test_the_cache_column_and_the_summary_say_what_happened():
     lines = summary_lines({"edits": 40, "accepted": ["a", "b"], "wall_s": 12.0, "ready_s": 3.0, "requests": 10,
                            "answered": 4, "type_along": 1, "cancelled": 6, "stale": 0, "debounce_ms": 100.0,
                            "keystroke_to_result_ms": {"p50": 120.0, "p95": 900.0, "n": 4}, "server_stats": stats,
+                           "keystroke_to_first_ghost_ms": {"p50": 80.0, "p95": 400.0, "n": 5},
+                           "after_tab_first_ghost_ms": {"p50": 0.0, "p95": 0.0, "n": 0}, "pauses": 6,
+                           "pauses_with_ghost": 5, "refreshes": 3, "notifications": 4, "stale_notifications": 1,
                            "in_sync": True})
     assert "p50 120 ms, p95 900 ms over 4 answers" in lines[2]
+    assert lines[3] == "keystroke to first ghost text: p50 80 ms, p95 400 ms (n=5); after a Tab: none"
+    assert lines[4] == ("ghost text on screen in 5 of 6 typing pauses of 0.5 s or more; 3 re-requests on 4 "
+                        "suggestionsChanged (1 stale, ignored)")
     assert lines[-1].endswith("yes")
 
 

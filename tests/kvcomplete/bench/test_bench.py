@@ -138,13 +138,19 @@ def test_cli_offers_every_suite_and_runs_the_one_asked(monkeypatch):
         ("layouts", {"quick": True, "as_json": False}), ("kernels", [])]
 
 
-def test_latency_results_are_drawn_and_tabled(tmp_path):
+def test_latency_results_are_drawn_and_tabled_side_by_side(tmp_path):
     """The replay itself is demo/latency.py's (tested there); these are the figures its ``run`` promises."""
-    replay = {"trace": "example.py: 7 lines typed", "keystroke_to_result_p50_ms": 110.0,
-              "keystroke_to_result_p95_ms": 7400.0, "request_to_result_p50_ms": 6.0, "request_to_result_p95_ms": 7300.0,
-              "requests": 38, "answered": 12, "cancelled": 26, "server_stats": {"requests": 38}}
-    bench.plots.write("latency", {"replay": replay}, tmp_path / "latency.png")
+    def run(budget, first_p50, cancelled, refreshes):
+        return {"latency_budget_ms": budget, "keystroke_to_result_p50_ms": 1700.0, "keystroke_to_result_p95_ms": 2700.0,
+                "keystroke_to_first_ghost_p50_ms": first_p50, "keystroke_to_first_ghost_p95_ms": 2700.0,
+                "keystroke_to_final_p50_ms": None, "after_tab_first_ghost_p50_ms": 80.0, "requests": 46,
+                "answered": 7, "cancelled": cancelled, "refreshes": refreshes, "pauses_with_ghost_share": 0.5,
+                "server_stats": {"requests": 46}}
+
+    result = {"trace": "example.py: 7 lines typed", "runs": [run(0, 1720.0, 39, 0), run(300, 290.0, 20, 12)]}
+    bench.plots.write("latency", result, tmp_path / "latency.png")
     assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
-    text = bench.latency.markdown({"replay": replay})
-    assert "| keystroke_to_result_p95_ms | 7400 |" in text and "| cancelled | 26 |" in text
-    assert "server_stats" not in text
+    text = bench.latency.markdown(result)
+    assert "| measure | latencyBudgetMs 0 | latencyBudgetMs 300 |" in text
+    assert "| keystroke_to_first_ghost_p50_ms | 1720 | 290 |" in text and "| cancelled | 39 | 20 |" in text
+    assert "| refreshes | 0 | 12 |" in text and "server_stats" not in text
