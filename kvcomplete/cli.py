@@ -141,7 +141,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from demo.run import main as demo_main
 
-    return demo_main(_settings(args, max_tokens=args.max_tokens, suggestions=args.k), pace=args.pace)
+    return demo_main(_settings(args, max_tokens=args.max_tokens, suggestions=args.k), pace=args.pace,
+                     compare_budgets=args.compare)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-tokens", type=int, default=24, help="tokens per suggestion (default 24, to keep the "
                                                                  "demo short on a CPU)")
     demo.add_argument("--pace", type=float, default=1.0, help="typing speed factor: 2 types twice as slowly")
+    demo.add_argument("--compare", action="store_true", help="then replay the session again with "
+                      "--latency-budget-ms 0 and show both side by side (twice the time)")
     _add_model_arguments(demo)
     demo.set_defaults(run=cmd_demo)
 
