@@ -57,8 +57,9 @@ class Completion:
 
 class Engine:
     def __init__(self, settings: Settings, progress: models.Progress | None = None,
-                 loaded: models.LoadedModel | None = None) -> None:
-        """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in."""
+                 loaded: models.LoadedModel | None = None, drafters: Iterable[str] = DRAFTERS) -> None:
+        """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in. ``drafters``:
+        which of DRAFTERS speculation uses (benchmarks compare subsets; users want them all)."""
         self.settings = settings
         self.workspace: tuple[list[Path], Callable[[], Iterable[Path]]] | None = None
         loaded = loaded or models.load(settings, progress)
@@ -68,7 +69,9 @@ class Engine:
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
         self.budget = SpeculationBudget()
-        self.drafters = set(DRAFTERS)  # which drafters speculation uses (benchmarks compare subsets)
+        self.drafters = frozenset(drafters)
+        if not self.drafters <= set(DRAFTERS):
+            raise ValueError(f"unknown drafters {sorted(self.drafters - set(DRAFTERS))}: choose from {DRAFTERS}")
         self.statistics = EngineStats()
         self._block_tokens: dict[str, list[int]] = {}  # context snippets tokenized, by rendered text
         self._last_requested: str | None = None

@@ -28,8 +28,7 @@ def engines_for(settings: Settings, loaded: LoadedModel, k: int) -> dict[str, En
     engines = {}
     for name, speculation, drafters in MODES:
         engines[name] = Engine(settings.replace(suggestions=k, max_tokens=MAX_TOKENS, speculation=speculation),
-                               loaded=loaded)
-        engines[name].drafters = set(drafters)
+                               loaded=loaded, drafters=drafters)
     return engines
 
 

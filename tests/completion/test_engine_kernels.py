@@ -27,14 +27,16 @@ URI = "file:///geometry.py"
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    return models.load(Settings(model=str(tiny_model_dir), device="cpu"))
+    """float32 dense weights: the Triton kernel and SDPA round alike there; bf16 ties on a random tiny model
+    would break either way."""
+    return models.load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
 
 
 def completions(loaded, kernels: str, speculation: bool) -> list[list[str]]:
     """Suggestions inside the document (the slots after the cursor hidden), before and after a PIE edit in front
     of the cursor (the prompt then holds re-rotated keys)."""
-    engine = Engine(Settings(device="cpu", suggestions=1, max_tokens=6, speculation=speculation, kernels=kernels),
-                    loaded=loaded)
+    engine = Engine(Settings(device="cpu", dtype="float32", weights="fp32", suggestions=1, max_tokens=6,
+                             speculation=speculation, kernels=kernels), loaded=loaded)
     engine.open(URI, SOURCE)
     cursor = SOURCE.index("    return [(x + dx")
     results = [engine.complete(URI, cursor)]
