@@ -159,17 +159,24 @@ def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:
     vocab = fresh.vocab
     update_time = [measure_update_time(fresh.runner, vocab, cut_to_tokens(stdlib_source(size, vocab), size, vocab))
                    for size in scale.update_sizes]
-    return {"tasks": tasks, "update_time": update_time, "samples": samples,
-            "setup": {"context_tokens": scale.edit_context_tokens, "modules": scale.edit_modules,
-                      "module_every": scale.module_every, "max_tokens": scale.edit_max_tokens}}
+    return {"tasks": tasks, "update_time": update_time, "samples": samples, "setup": samples_setup(scale)}
+
+
+def samples_setup(scale: Scale) -> dict:
+    """How ``edit_samples`` chose the samples, for a suite's result."""
+    return {"context_tokens": scale.edit_context_tokens, "modules": scale.edit_modules,
+            "module_every": scale.module_every, "max_tokens": scale.edit_max_tokens}
+
+
+def samples_described(setup: dict) -> str:
+    return (f"{setup['modules']} held-out modules (every {setup['module_every']}th standard-library module, "
+            f"sorted), contexts of ~{setup['context_tokens']} tokens, at most {setup['max_tokens']} tokens generated")
 
 
 def markdown(result: dict) -> str:
-    setup = result["setup"]
-    return (f"Greedy next-line prediction after an edit: {setup['modules']} held-out modules (every "
-            f"{setup['module_every']}th standard-library module, sorted), contexts of ~{setup['context_tokens']} "
-            f"tokens, at most {setup['max_tokens']} tokens generated. exact_match / edit_similarity: against the "
-            "real line; same_as_full: the prediction equals the full re-encode's; update_ms: the engine's cache "
-            "update after the edit (full: encoding the edited document from scratch).\n\n"
+    return (f"Greedy next-line prediction after an edit: {samples_described(result['setup'])}. exact_match / "
+            "edit_similarity: against the real line; same_as_full: the prediction equals the full re-encode's; "
+            "update_ms: the engine's cache update after the edit (full: encoding the edited document from "
+            "scratch).\n\n"
             + table(result["tasks"]) + f"\nOne line inserted mid-file, median of {UPDATE_REPEATS}:\n\n"
             + table(result["update_time"]))
