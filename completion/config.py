@@ -57,7 +57,7 @@ class Settings:
     allow_pickle: bool = False  # pickled .bin checkpoints can run code: only when asked
     log_level: str = "info"
     kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
-    weights: str = "auto"  # linear layers' format; auto on CPU: int4 where lossless, else int8; GPU: dense
+    weights: str = "auto"  # linear layers' format: dense (auto), or int8 / int4 CPU kernels for narrow forwards
     context_tokens: int = 2048  # a document's cached window around the cursor (capped by the model's context)
     latency_budget_ms: int = 300  # a request answers with what is decoded by then; 0: only finished suggestions
     prefetch: bool = True  # after an accept, decode the next suggestion before it is asked for

@@ -9,9 +9,9 @@ its cost follows the bytes per weight. Two weight-only formats, both with activa
   layers come from a Q4_1 GGUF, whose blocks are exactly this (32 inputs, w = d * q + m: scale = d,
   zero = m + 8 d), so its int4 form recovers the shipped 4-bit weights (up to the scales' rounding).
 
-``auto`` (the CPU default) takes int4 for each layer whose weights are 4-bit already (every group of 32 sits
-on 16 evenly spaced levels, as a Q4_1 GGUF's do: int4 then loses nothing) and int8 for the others, whose
-int4 rounding would change the model.
+``int4`` is taken by each layer whose weights are 4-bit already (every group of 32 sits on 16 evenly spaced
+levels, as a Q4_1 GGUF's do: int4 then loses nothing); the others, whose int4 rounding would change the
+model, take int8.
 
 These kernels are built for few rows: past ``max_rows`` rows (a wide tree, a prefill chunk) they lose to a
 dense matmul (docs/benchmarks/step.md), so each layer keeps a dense copy in the model's dtype for wide
@@ -89,7 +89,8 @@ def four_bit_levels(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
 
 def is_four_bit(linear: nn.Linear) -> bool:
     """Whether the layer's weights are 4-bit already (up to their dtype's rounding): int4 is then lossless."""
-    return supports("int4", linear) and float(four_bit_levels(linear.weight)[3].max()) <= FOUR_BIT_TOLERANCE
+    whole_groups = linear.in_features % INT4_GROUP == 0
+    return whole_groups and float(four_bit_levels(linear.weight)[3].max()) <= FOUR_BIT_TOLERANCE
 
 
 class Int4Linear(LowBitLinear):
@@ -114,15 +115,10 @@ class Int4Linear(LowBitLinear):
 FORMATS = {"int8": Int8Linear, "int4": Int4Linear}
 
 
-def supports(fmt: str, linear: nn.Linear) -> bool:
-    """Whether ``linear`` can take the format (int4 needs whole groups)."""
-    return fmt == "int8" or linear.in_features % INT4_GROUP == 0
-
-
 def quantize(model: nn.Module, fmt: str) -> dict[str, int]:
-    """Replace the model's nn.Linear layers (LM head included) by ``fmt`` ones ("int8", "int4", or "auto":
-    int4 where lossless, else int8), in place; how many of each format it holds now. The LM head is int8
-    in every case (in the default model's GGUF it is Q8_0)."""
+    """Replace the model's nn.Linear layers (LM head included) by ``fmt`` ones ("int8"; "int4": where it is
+    lossless, else int8), in place; how many of each format it holds now. The LM head is int8 in every case
+    (in the default model's GGUF it is Q8_0)."""
     counts: dict[str, int] = {}
     head_layer = model.get_output_embeddings()
     for parent in list(model.modules()):
@@ -132,8 +128,7 @@ def quantize(model: nn.Module, fmt: str) -> dict[str, int]:
             if child is head_layer:
                 kind, layer = "int8", Int8Linear(child, max_rows=EVERY_WIDTH)
             else:
-                wanted = ("int4" if is_four_bit(child) else "int8") if fmt == "auto" else fmt
-                kind = wanted if supports(wanted, child) else "int8"
+                kind = "int4" if fmt == "int4" and is_four_bit(child) else "int8"
                 layer = FORMATS[kind](child)
             setattr(parent, name, layer)
             counts[kind] = counts.get(kind, 0) + 1

@@ -26,7 +26,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fim-layout", default="auto", choices=config.FIM_LAYOUTS,
                         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
     parser.add_argument("--weights", default="auto", choices=config.WEIGHTS,
-                        help="linear layers' format (auto on CPU: int4 where the weights are 4-bit already, else int8)")
+                        help="linear layers' format: dense (auto, bf16, fp32) or low-bit CPU kernels (int8, int4)")
 
 
 def _settings(args: argparse.Namespace, **extra):

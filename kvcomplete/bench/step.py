@@ -34,7 +34,7 @@ from kvcomplete.bench.report import header, header_markdown, table
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, is_code_line, read_module
 
 VARIANTS = {"fp32": ("float32", "fp32"), "bf16": ("bfloat16", "bf16"), "bf16+int8": ("bfloat16", "int8"),
-            "auto": ("auto", "auto")}  # name: (dtype, weights); fp32 is the agreement reference
+            "bf16+int4": ("bfloat16", "int4")}  # name: (dtype, weights); fp32 is the agreement reference
 CONTEXT = 1000  # tokens cached before the measured forwards
 FULL = {"widths": (1, 2, 4, 8, 16, 32, 64), "repeats": 3, "greedy_tokens": 32, "modules": 10, "per_module": 5}
 QUICK = {"widths": (1, 4, 16, 64), "repeats": 3, "greedy_tokens": 16, "modules": 2, "per_module": 3}

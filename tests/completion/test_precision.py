@@ -69,7 +69,7 @@ def test_weights_settings_resolve():
     assert precision.resolve("auto", "fp32", CPU).dtype == torch.float32
     int8 = precision.resolve("float32", "int8", CPU)
     assert (int8.dtype, int8.weights, int8.weights_reason) == (torch.float32, "int8", "set")
-    assert precision.resolve("auto", "auto", CPU).weights == "auto"
+    assert precision.resolve("auto", "auto", CPU).weights == "dense"
     on_gpu = precision.resolve("auto", "auto", cuda)
     assert (on_gpu.dtype, on_gpu.weights) == (torch.bfloat16, "dense")
     with pytest.raises(precision.PrecisionError, match="needs dtype bfloat16"):
@@ -78,9 +78,9 @@ def test_weights_settings_resolve():
         precision.resolve("auto", "int4", cuda)
 
 
-@pytest.mark.parametrize("requested, layers", [("auto", "int8 x15"), ("int4", "int4 x14, int8 x1"), ("fp32", "dense")])
+@pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", "int8 x15"), ("fp32", "dense")])
 def test_the_weights_format_is_in_info(tmp_path, tokenizer, requested, layers):
-    """A random model's weights are not 4-bit: auto takes int8 for them (the LM head is int8 in any case)."""
+    """A random model's weights are not 4-bit: int4 leaves them to int8 (the LM head is int8 in any case)."""
     loaded = load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), device="cpu", weights=requested))
     expected = precision.resolve("auto", requested, CPU)
     assert (loaded.info()["weights"], loaded.info()["weights_reason"]) == (layers, expected.weights_reason)
