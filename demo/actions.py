@@ -1,9 +1,10 @@
 """What a user does in a replayed editing session, as data, and how fast they type.
 
 A session is a list of steps, each a caption and actions. ``Type`` sends one key at a time; ``Wait``
-stops until the suggestion is there and reads it; ``Accept`` presses Tab; ``MoveTo`` clicks elsewhere;
-``DeleteLine`` deletes a whole line at once (one didChange, as ``dd`` does). Anchors name places by the
-text around them, so a script reads like the file it edits and fails loudly when the file changes.
+stops until the suggestion is there and reads it; ``Pause`` stops for a while, suggestion or not;
+``Accept`` presses Tab; ``MoveTo`` clicks elsewhere; ``DeleteLine`` deletes a whole line at once (one
+didChange, as ``dd`` does). Anchors name places by the text around them, so a script reads like the file
+it edits and fails loudly when the file changes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ class Wait:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Stop typing for ``seconds``, whatever is on screen: a typist who reads a suggestion if one shows up
+    in time and goes on either way (the pauses the latency trace measures ghost text in)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Accept:
     """Tab: accept the whole suggestion shown (nothing happens when none is)."""
 
@@ -50,7 +59,7 @@ class DeleteLine:
     anchor: str
 
 
-Action = Type | Wait | Accept | MoveTo | DeleteLine
+Action = Type | Wait | Pause | Accept | MoveTo | DeleteLine
 
 
 @dataclass(frozen=True, slots=True)

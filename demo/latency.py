@@ -2,7 +2,7 @@
 
 ``run`` is what ``kvcomplete bench`` calls. Lines of ``examples/geometry.py`` are removed and typed back
 key by key (seeded human pacing, didChange per key, requests debounced and cancelled as typing goes on),
-and the user stops to read the suggestion at the end of each line. The same trace, at the same pace, goes
+and the user pauses at the end of each line (a second, suggestion or not). The same trace, at the same pace, goes
 through two fresh servers one after the other: ``latencyBudgetMs 0`` (only finished suggestions, today's
 all-or-nothing answers), then the settings' budget (partial answers that grow in the background). The
 unbudgeted run's answers are the finished suggestions the budgeted run's "final suggestion" is measured

@@ -23,7 +23,8 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from demo.actions import Accept, DeleteLine, MoveTo, Pacing, Step, Type, Wait, anchor_offset, line_span, next_key
+from demo.actions import (Accept, DeleteLine, MoveTo, Pacing, Pause, Step, Type, Wait, anchor_offset, line_span,
+                          next_key)
 from demo.figures import Input, Request, figures, percentiles
 from demo.ghost import Answers, Ghost, matching_part
 from demo.lsp_client import Editor, items_of
@@ -142,6 +143,8 @@ class Replay:
             await self._type(action)
         elif isinstance(action, Wait):
             await self._wait(action)
+        elif isinstance(action, Pause):
+            await self._pause(self.pacing.seconds(action.seconds))
         elif isinstance(action, Accept):
             if self.ghost is not None:
                 await self._tab(self.ghost.text)

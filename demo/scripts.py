@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.actions import END, Accept, DeleteLine, MoveTo, Step, Type, Wait
+from demo.actions import END, Accept, DeleteLine, MoveTo, Pause, Step, Type, Wait
 
 EXAMPLE = Path(__file__).parent / "examples" / "geometry.py"
+LINE_PAUSE_S = 1.0  # the latency trace's typist stops this long at the end of each line
 
 DEMO = (
     Step("Open the file, cursor after Vector.__add__: the first request encodes the whole file", (
@@ -53,7 +54,7 @@ class Trace:
 
     def describe(self) -> str:
         return (f"{self.path.name}: lines {self.start + 1}-{self.start + self.count} removed, then typed back key "
-                f"by key; the user stops to read the suggestion at the end of each line")
+                f"by key; the user pauses {LINE_PAUSE_S:g} s at the end of each line, suggestion or not")
 
     def parts(self) -> tuple[str, str, str]:
         """The text before the typed lines, the typed lines (each with its line break), the text after them."""
@@ -69,11 +70,12 @@ class Trace:
 
     def steps(self) -> tuple[Step, ...]:
         """Opening: the cursor goes where the lines were (right after all the text before them) and the first
-        answer comes after a full encode. Then the typing, the step the latency is measured on."""
+        answer comes after a full encode. Then the typing, the step the latency is measured on: the pauses at
+        the ends of lines do not wait for an answer, so a slow one is cancelled as a typist would."""
         before, typed, _ = self.parts()
         typing: list = []
         for number, line in enumerate(typed.split("\n")[:-1]):
-            typing += [Type(("\n" if number else "") + line), Wait(read_s=0.3)]
+            typing += [Type(("\n" if number else "") + line), Pause(LINE_PAUSE_S)]
         return (Step("open the file: the first request encodes all of it", (MoveTo(before), Wait(read_s=0.3))),
                 Step(self.describe(), (*typing, Type("\n"))))
 

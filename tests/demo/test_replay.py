@@ -6,7 +6,7 @@ import asyncio
 
 from lsprotocol import types
 
-from demo.actions import Pacing
+from demo.actions import Pacing, Pause
 from demo.latency import Silent
 from demo.lsp_client import Editor
 from demo.replay import Replay, Timing
@@ -91,3 +91,12 @@ async def test_no_second_request_while_one_is_in_flight_at_the_cursor():
 
     assert len(client.sent) == 1 and client.cancelled == []
     assert (replay.notifications, replay.stale_notifications) == (1, 0)
+
+
+async def test_a_pause_waits_whatever_is_on_screen():
+    replay, client = await typed("1")
+    started = asyncio.get_running_loop().time()
+
+    await replay._do(Pause(2.0))  # 2 ms at this pace, though no answer ever comes
+
+    assert asyncio.get_running_loop().time() - started < 1 and replay.requests == []
