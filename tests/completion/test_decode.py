@@ -20,7 +20,8 @@ SOURCE = "import math\n\n\ndef area(radius):\n    return math.pi * radius ** 2\n
 
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir):
-    loaded = load(Settings(model=str(tiny_model_dir), device="cpu"))
+    # float32: the comparisons below hold to fp32 rounding (bf16 on the default model: test_engine_speculation)
+    loaded = load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
     return loaded, ModelRunner(loaded), Vocabulary(loaded.tokenizer)
 
 

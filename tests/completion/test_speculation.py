@@ -40,7 +40,8 @@ class FixedDrafts:
 
 @pytest.fixture(scope="module")
 def setup(tiny_model_dir):
-    loaded = load(Settings(model=str(tiny_model_dir), device="cpu"))
+    # float32: the comparisons below hold to fp32 rounding (bf16 on the default model: test_engine_speculation)
+    loaded = load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
     runner, vocab = ModelRunner(loaded), Vocabulary(loaded.tokenizer)
     document = Document(vocab, SOURCE)
     session = Session(runner, document.tokens)
