@@ -115,7 +115,7 @@ def figures(requests: list[Request], inputs: list[Input],
         "keystroke_to_first_ghost_ms": percentiles([request.latency_ms for request in first.values()]),
         "after_tab_first_ghost_ms": percentiles(after_tab),
         "pauses": len(pauses), "pauses_with_ghost": covered,
-        "pauses_with_ghost_share": round(covered / len(pauses), 3) if pauses else 0.0,
+        "pauses_with_ghost_share": round(covered / len(pauses), 3) if pauses else None,
         "keystroke_to_final_ms": None, "final_inputs": 0, "final_reached": 0,
     }
     if finals is not None:

@@ -46,6 +46,12 @@ def test_first_ghost_text_pauses_and_tab_accepts():
     assert result["keystroke_to_final_ms"] is None and result["final_inputs"] == 0  # no reference
 
 
+def test_no_pause_no_share():
+    result = figures(requests(), inputs()[:3])
+
+    assert (result["pauses"], result["pauses_with_ghost"], result["pauses_with_ghost_share"]) == (0, 0, None)
+
+
 def test_final_suggestion_against_the_unbudgeted_reference():
     finals = {(BEFORE, AFTER): "ghijk", AFTER_TAB: "more stuff"}
 
