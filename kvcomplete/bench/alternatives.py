@@ -59,15 +59,16 @@ def best_of(suggestions: list[Suggestion], target: str, k: int) -> float:
 
 def quality_row(k: int, requests: list[dict], targets: list[str]) -> dict:
     shown = [request["suggestions"] for request in requests]
+    pairs = list(zip(shown, targets))
     return {
         "k": k, "requests": len(requests),
         "items_per_request": _mean([len(items) for items in shown]),
         "duplicates_up_to_whitespace": sum(duplicates(items) for items in shown),
         "alternatives_overlapping_1": sum(overlaps(alt.text, items[0].text) for items in shown for alt in items[1:]),
-        "top1_edit_similarity": _mean([best_of(items, target, 1) for items, target in zip(shown, targets)]),
-        "best_of_k_edit_similarity": _mean([best_of(items, target, k) for items, target in zip(shown, targets)]),
-        "top1_exact": _mean([bool(items) and first_line(items[0]) == target for items, target in zip(shown, targets)]),
-        "best_of_k_exact": _mean([any(first_line(s) == target for s in items) for items, target in zip(shown, targets)]),
+        "top1_edit_similarity": _mean([best_of(items, target, 1) for items, target in pairs]),
+        "best_of_k_edit_similarity": _mean([best_of(items, target, k) for items, target in pairs]),
+        "top1_exact": _mean([bool(items) and first_line(items[0]) == target for items, target in pairs]),
+        "best_of_k_exact": _mean([any(first_line(s) == target for s in items) for items, target in pairs]),
         "forwards_per_request": _mean([request["forwards"] for request in requests]),
         "ms_per_request_median": round(statistics.median(request["ms"] for request in requests), 1),
     }
