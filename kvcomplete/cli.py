@@ -27,6 +27,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
     parser.add_argument("--weights", default="auto", choices=config.WEIGHTS,
                         help="linear layers' format: dense (auto, bf16, fp32) or low-bit CPU kernels (int8, int4)")
+    defaults = config.Settings()
+    parser.add_argument("--context-tokens", type=int, default=defaults.context_tokens,
+                        help="the document window around the cursor that the cache holds, in tokens")
+    parser.add_argument("--latency-budget-ms", type=int, default=defaults.latency_budget_ms,
+                        help="serve: answer by then with what is decoded, go on in the background (0: at the end)")
 
 
 def _settings(args: argparse.Namespace, **extra):
@@ -34,7 +39,7 @@ def _settings(args: argparse.Namespace, **extra):
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
                     pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, weights=args.weights,
-                    **extra)
+                    context_tokens=args.context_tokens, latency_budget_ms=args.latency_budget_ms, **extra)
 
 
 def _progress(message: str, fraction: float | None) -> None:
@@ -207,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(demo)
     demo.set_defaults(run=cmd_demo)
 
-    bench = commands.add_parser("bench", help="benchmarks: edits, speculation, latency, memory, all; kernels (GPU)")
-    bench.add_argument("suite", choices=["edits", "speculation", "latency", "memory", "all", "layouts",
-                                                "kernels", "step"])
+    bench = commands.add_parser("bench", help="benchmarks: edits, speculation, alternatives, latency, memory, "
+                                              "files, all; layouts, step; kernels (GPU)")
+    bench.add_argument("suite", choices=["edits", "speculation", "alternatives", "latency", "memory", "files", "all",
+                                         "layouts", "kernels", "step"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")
