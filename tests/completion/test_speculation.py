@@ -70,10 +70,12 @@ def test_oracle_drafts_give_the_same_tokens_in_fewer_forwards(setup):
 
 
 def test_wrong_drafts_change_nothing(setup):
-    plain, _ = run(setup, k=3)
+    # k = 2: a third branch here meets an exact tie of two tokens' log-probabilities (-10.179031372070312) at its
+    # 9th token, which any change of summation order (a tree forward) breaks either way
+    plain, _ = run(setup, k=2)
     rng = random.Random(0)
     noise = FixedDrafts(lambda branch: [[rng.randrange(100, 40000) for _ in range(4)] for _ in range(3)])
-    spec, stats = run(setup, noise, k=3, budget=SpeculationBudget(max_nodes=32, acceptance=0.9))
+    spec, stats = run(setup, noise, k=2, budget=SpeculationBudget(max_nodes=32, acceptance=0.9))
     assert [b.tokens for b in spec] == [b.tokens for b in plain]
     assert stats.draft_tokens_proposed > 0
 
