@@ -58,7 +58,8 @@ class Settings:
     log_level: str = "info"
     kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
     weights: str = "auto"  # linear layers' format: dense (auto), or int8 / int4 CPU kernels for narrow forwards
-    context_tokens: int = 2048  # a document's cached window around the cursor (capped by the model's context)
+    context_tokens: int = 1024  # the cached prompt (context segment + document window), capped by the model's
+    # context; 1024 measured as good as 2048 or 4096 for the default model at half the encode (bench window)
     latency_budget_ms: int = 300  # a request answers with what is decoded by then; 0: only finished suggestions
     prefetch: bool = True  # after an accept, decode the next suggestion before it is asked for
     index_max_files: int = 5000  # workspace files indexed for the drafters at most; 0: no index

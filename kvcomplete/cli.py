@@ -213,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     bench = commands.add_parser("bench", help="benchmarks: edits, speculation, alternatives, latency, memory, "
-                                              "files, all; layouts, step; kernels (GPU)")
-    bench.add_argument("suite", choices=["edits", "speculation", "alternatives", "latency", "memory", "files", "all",
-                                         "layouts", "kernels", "step"])
+                                              "files, window, all; layouts, step; kernels (GPU)")
+    bench.add_argument("suite", choices=["edits", "speculation", "alternatives", "latency", "memory", "files",
+                                         "window", "all", "layouts", "kernels", "step"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")

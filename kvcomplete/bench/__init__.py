@@ -16,12 +16,12 @@ from pathlib import Path
 
 from completion.config import Settings
 from completion.models import LoadedModel
-from kvcomplete.bench import alternatives, edits, files, latency, memory, plots, speculation
+from kvcomplete.bench import alternatives, edits, files, latency, memory, plots, speculation, window
 from kvcomplete.bench.report import header, header_markdown, load_average
 from kvcomplete.bench.scale import FULL, QUICK, Scale
 
 SUITES = {"edits": edits, "speculation": speculation, "alternatives": alternatives, "latency": latency,
-          "memory": memory, "files": files}  # `all`'s order
+          "memory": memory, "files": files, "window": window}  # `all`'s order
 
 
 def run_suites(settings: Settings, loaded: LoadedModel, names: list[str], scale: Scale) -> dict[str, dict]:

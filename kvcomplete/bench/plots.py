@@ -121,8 +121,22 @@ def plot_files(result: dict, axes_of) -> None:
     figure.suptitle("What a file's size costs: first request, typing, a jump")
 
 
+def plot_window(result: dict, axes_of) -> None:
+    rows = result["rows"]
+    figure, axes = axes_of(1, 2, (11, 4))
+    sizes = [str(row["context_tokens"]) for row in rows]
+    axes[0].bar(sizes, [row["edit_similarity"] for row in rows])
+    axes[0].set_ylabel("edit similarity (real line)")
+    axes[0].set_ylim(0, 1)
+    axes[1].bar(sizes, [row["first_request_ms_p50"] for row in rows])
+    axes[1].set_ylabel("first request p50 (ms)")
+    for axis in axes:
+        axis.set_xlabel("contextTokens")
+    figure.suptitle("How large a window: next-line quality and first-request cost")
+
+
 PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "alternatives": plot_alternatives,
-         "latency": plot_latency, "memory": plot_memory, "files": plot_files}
+         "latency": plot_latency, "memory": plot_memory, "files": plot_files, "window": plot_window}
 
 
 def write(suite: str, result: dict, path: Path) -> None:

@@ -34,3 +34,12 @@ def test_measure_reports_what_the_engine_did(tiny_model_dir):
     assert row["window_tokens"] == engine.window_policy.budget == 256
     assert row["kv_mb"] == round(engine.stats()["kvBytes"] / 2**20, 1)
     assert len(doc.session.tokens) <= 256
+
+
+def test_window_cases_come_from_the_second_half_of_large_modules():
+    from kvcomplete.bench.window import cases
+
+    chosen = cases(files=2, per_file=3)
+    assert len(chosen) == 6
+    for text, cursor, truth in chosen:
+        assert cursor > len(text) // 3 and truth and truth not in text[cursor - len(truth) - 1: cursor + 1]
