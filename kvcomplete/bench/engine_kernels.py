@@ -39,7 +39,7 @@ from completion.runner import ModelRunner
 from completion.session import Session
 from kernels.bench import kary_tree_mask
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKED_TOKENIZER = REPO / ".gpu" / "tokenizer"  # kernels/gpu_check.sh pack puts the tokenizer here
 SOURCE_FOLDERS = ("completion", "kernels", "lsp_server", "kvcomplete", "tests")
 # Qwen2-1.5B's shape (its config.json), with the tokenizer's vocabulary instead of Qwen's 151,936 tokens.
@@ -95,6 +95,8 @@ def random_model(shape: str, tokenizer, device: torch.device, dtype: torch.dtype
 def source_text(characters: int) -> str:
     """At least ``characters`` of this repository's Python source, file after file (repeated if need be)."""
     files = sorted(path for folder in SOURCE_FOLDERS for path in (REPO / folder).rglob("*.py"))
+    if not files:
+        raise FileNotFoundError(f"no Python source under {REPO} ({', '.join(SOURCE_FOLDERS)})")
     pieces, total = [], 0
     while total < characters:
         for path in files:
