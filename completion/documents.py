@@ -95,6 +95,15 @@ class OpenDocument:
         return bytes_of[tokens[token_index]].startswith(b"\n") or bytes_of[tokens[token_index - 1]].endswith(b"\n")
 
 
+def _cursor_after(cursor: int | None, change: TextChange) -> int | None:
+    """Where the cursor is after ``change``: text inserted at or before it pushes it on (typing)."""
+    if cursor is None or change.start > cursor:
+        return cursor
+    if change.end <= cursor:
+        return cursor + len(change.text) - (change.end - change.start)
+    return change.start + len(change.text)
+
+
 def completable(text: str, max_file_bytes: int) -> str | None:
     """Why a document gets no completions (binary, not Unicode, too large), or None."""
     if "\x00" in text:
@@ -159,6 +168,7 @@ class Documents:
             if not 0 <= change.start <= change.end <= len(doc.text):
                 raise ValueError(f"change [{change.start}, {change.end}) is outside {uri} (length {len(doc.text)})")
             doc.text = doc.text[: change.start] + change.text + doc.text[change.end:]
+            doc.cursor = _cursor_after(doc.cursor, change)
             if doc.mirror is not None and completable(change.text, self.max_file_bytes) is None:
                 edit = doc.mirror.apply(change)
                 if edit is not None and doc.window is not None:

@@ -19,7 +19,7 @@ from completion.alternatives import shown
 from completion.budget import SpeculationBudget
 from completion.config import Settings
 from completion.context import Current, select_context
-from completion.decode import Cancelled, Decoding
+from completion.decode import Cancelled, Decoding, Prompt
 from completion.document import TextChange
 from completion.documents import Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument
 from completion.drafts.copyspec import CopySpec
@@ -141,6 +141,13 @@ class Engine:
             doc.prefetch = (doc.text[: doc.cursor], accepted_text)
 
     # -- the cache -------------------------------------------------------------------------------------
+    def prepare(self, uri: str, offset: int) -> tuple[Session, Prompt]:
+        """The cache brought to what a request at ``offset`` reads, and its prompt, without decoding (for
+        measurements of the cache update alone)."""
+        doc = self.documents[uri]
+        target = self.prompts.target(doc, offset, self._context(doc))
+        return self._update_cache(doc, target), target.prompt
+
     def _update_cache(self, doc: OpenDocument, target: Target, limit: int | None = None) -> Session:
         """Bring the document's session to ``target`` (all of it, or about ``limit`` tokens of the way)."""
         new = doc.session is None
@@ -335,8 +342,9 @@ class Engine:
         return True
 
     def _grow_window(self, doc: OpenDocument) -> bool:
-        """Encode the next chunk of the window's tokens that are not cached yet (after didOpen, a jump)."""
-        if doc.continuation is not None:
+        """Encode the next chunk of the window's tokens that are not cached yet (after didOpen, a jump). Left to
+        right only: a FIM prompt depends on where the next request's cursor will be, so requests build it."""
+        if doc.continuation is not None or self.layout is not Layout.LEFT_TO_RIGHT:
             return False
         offset = min(doc.cursor or 0, len(doc.text))
         target = self.prompts.target(doc, offset, self._context(doc), full=True)

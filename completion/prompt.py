@@ -60,17 +60,18 @@ class PromptBuilder:
 
     def target(self, doc: OpenDocument, offset: int, context: Sequence[int] = (), full: bool = False) -> Target:
         """The cached prompt for a request at character ``offset``. Left to right, the window's tokens after
-        the cursor are only included with ``full`` (background work); a FIM prompt always has them."""
+        the cursor are only encoded up to the budget with ``full`` (background work); a FIM prompt has its
+        window's tokens after the cursor always (and never grows them: in SPM that would stale ``before``)."""
         mirror = doc.mirror
         split = self.split(mirror, offset)
         fim = self.layout is not Layout.LEFT_TO_RIGHT
         window = self.window.for_request(doc.window, split.prompt_length, len(mirror.tokens), doc.starts_line,
-                                         with_after=fim or full)
+                                         with_after=fim, grow=full and not fim)
         before = mirror.tokens[window.start: split.prompt_length]
         if not fim:
             tokens = list(context) + mirror.tokens[window.start: window.end]
             return Target(tokens, window, self._prompt(list(context) + before, split.healed))
-        after = self._tokens_after(mirror, split)[: max(0, window.end - split.index)]
+        after = self._tokens_after(mirror, split, window.end)
         tokens = list(context) + flatten(fim_segments(self.layout, self.fim, before, after))
         prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
                         healed=split.healed, context=tuple(before))
@@ -84,14 +85,16 @@ class PromptBuilder:
         return Prompt(prefix_len=len(before) - 1, last_token=before[-1], last_position=len(before) - 1,
                       healed=healed, context=tuple(before))
 
-    def _tokens_after(self, mirror: Document, split: Split) -> list[int]:
-        """The tokens of the text after the cursor: the document's, but the cut token re-tokenized."""
+    def _tokens_after(self, mirror: Document, split: Split, end: int) -> list[int]:
+        """The tokens of the text after the cursor up to document token ``end`` (the window's): the document's,
+        but the cut token re-tokenized. The segment thus ends at a fixed document token while the cursor moves
+        within it, so typing never changes its end."""
         if not split.partial:
-            return mirror.tokens[split.index:]
+            return mirror.tokens[split.index: end]
         rest = self.vocab.bytes_of[mirror.tokens[split.index]][len(split.partial):]
         index = split.index + 1
         while True:  # a token may end inside a character that the next token completes
             try:
-                return self.vocab.encode(rest.decode("utf-8")) + mirror.tokens[index:]
+                return self.vocab.encode(rest.decode("utf-8")) + mirror.tokens[index: max(index, end)]
             except UnicodeDecodeError:
                 rest, index = rest + self.vocab.bytes_of[mirror.tokens[index]], index + 1

@@ -66,29 +66,30 @@ class WindowPolicy:
         return cursor <= window.end + self.budget // 8
 
     def place(self, cursor: int, length: int, starts_line: Callable[[int], bool]) -> Window:
-        """A fresh window around ``cursor`` in a document of ``length`` tokens."""
-        after = min(length - cursor, self.budget - round(self.budget * self.before_share))
-        start = max(0, cursor - (self.budget - after))
+        """A fresh window around ``cursor`` in a document of ``length`` tokens, an eighth of the budget short
+        of it: the slack typing grows into before anything has to be trimmed."""
+        total = self.budget - self.budget // 8
+        after = min(length - cursor, max(0, total - round(self.budget * self.before_share)))
+        start = max(0, cursor - (total - after))
         start = _align(start, min(cursor, start + ALIGN_SEARCH), starts_line)
-        return Window(start, min(length, start + self.budget))
+        return Window(start, min(length, start + total))
 
     def for_request(self, window: Window | None, cursor: int, length: int, starts_line: Callable[[int], bool],
-                    with_after: bool = False) -> Window:
-        """The window a request at ``cursor`` uses: the current one when it keeps, else a fresh placement.
+                    with_after: bool = False, grow: bool = False) -> Window:
+        """The window a request at ``cursor`` uses: the current one when it keeps (its end trimmed to the
+        budget, never before the cursor), else a fresh placement.
 
-        Left to right (``with_after`` false) the tokens after the cursor are left to background work: the
-        current window's end is only trimmed to the budget, a fresh one ends at the cursor. A FIM prompt
-        reads the text after the cursor, so with ``with_after`` the window takes its whole budget.
+        Left to right, a fresh window ends at the cursor: the tokens after it are background work (``grow``:
+        up to the budget). A FIM prompt reads the text after the cursor, so ``with_after`` takes the
+        placement's end; it then follows the text (typing grows the window into its slack).
         """
-        start = window.start if self.keeps(window, cursor) else self.place(cursor, length, starts_line).start
-        if with_after:
-            return Window(start, max(cursor, min(length, start + self.budget)))
-        end = window.end if self.keeps(window, cursor) else cursor
+        keep = self.keeps(window, cursor)
+        placed = None if keep else self.place(cursor, length, starts_line)
+        start = window.start if keep else placed.start
+        end = window.end if keep else (placed.end if with_after else cursor)
+        if grow:
+            end = length
         return Window(start, max(cursor, min(end, start + self.budget, length)))
-
-    def full(self, window: Window, length: int) -> Window:
-        """What background work grows ``window`` to: its whole budget."""
-        return Window(window.start, min(length, window.start + self.budget))
 
 
 def _align(index: int, limit: int, starts_line: Callable[[int], bool]) -> int:

@@ -58,9 +58,10 @@ def replay(engine, text: str) -> list[dict]:
 
     uri = "file:///bench/layout.py"
     engine.open(uri, text)
-    doc = engine.documents[uri]
     rows, cursor = [], 0
     for what, at, typed in script(text):
+        while what != "open" and engine.background_step():  # idle time between steps: the window's rest, refreshes
+            pass
         encoded = engine.runner.tokens_encoded
         started = time.perf_counter()
         if typed is not None:
@@ -68,7 +69,7 @@ def replay(engine, text: str) -> list[dict]:
             cursor = at + len(typed) if what == "type" else cursor + len(typed) * (at <= cursor)
         else:
             cursor = at
-        session, prompt = engine._prepare(doc, cursor)
+        session, prompt = engine.prepare(uri, cursor)
         stale = session.stale_count(prompt.prefix_len + 1)
         refreshed = session.refresh() if stale > engine.settings.stale_budget else 0
         rows.append({"step": what, "ms": (time.perf_counter() - started) * 1000,
