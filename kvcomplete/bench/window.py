@@ -1,5 +1,7 @@
 """The *window* suite: how large the context window should be — next-line quality and the first request's cost
-for contextTokens of 512 to 4096, on the same cases in one run.
+for contextTokens of 512 to 4096, on the same cases in one run — and what a change of the cross-file context
+segment in front of the window costs: PIE (encode the new snippet, re-rotate the document behind it) against
+re-encoding from the change, side by side.
 
 Cases are code lines in the second half of large standard-library modules (far from the file's start, so the
 window size matters): the line is removed, the cursor put after its indentation, and suggestion #1's first line
@@ -15,6 +17,8 @@ import time
 from completion.config import Settings
 from completion.engine import Engine
 from completion.models import LoadedModel
+from completion.runner import ModelRunner
+from completion.session import EditMode, Session
 from kvcomplete.bench.edits import edit_similarity
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
@@ -50,10 +54,37 @@ def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:
         rows.append({"context_tokens": window, "cases": len(chosen),
                      "edit_similarity": round(statistics.mean(similarities), 3), "exact": exact,
                      "first_request_ms_p50": round(statistics.median(first_ms))})
-    return {"rows": rows}
+    return {"rows": rows, "context_change": context_change(loaded)}
+
+
+def context_change(loaded: LoadedModel, document_tokens: int = 2048, snippet_tokens: int = 128) -> dict:
+    """Two snippets in front of a document; the second replaced by another: median of 3 per mode."""
+    runner = ModelRunner(loaded)
+
+    def tokens(text: str) -> list[int]:
+        return loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    modules = [read_module(path) for path in stdlib_modules()]
+    document = tokens(modules[40])[:document_tokens]
+    snippets = [tokens(f"# {name}.py\n{text[:600]}\n\n")[:snippet_tokens]
+                for name, text in zip("abc", modules[10:13])]
+    before, after = snippets[0] + snippets[1] + document, snippets[0] + snippets[2] + document
+    result = {}
+    for mode in (EditMode.PIE, EditMode.REENCODE):
+        times = []
+        for _ in range(3):
+            session = Session(runner, before, mode)
+            encoded, started = runner.tokens_encoded, time.perf_counter()
+            session.sync(after)
+            times.append((time.perf_counter() - started) * 1000)
+            result[f"{mode.value}_tokens_encoded"] = runner.tokens_encoded - encoded
+        result[f"{mode.value}_ms"] = round(statistics.median(times))
+    result["pie_share_of_reencode"] = round(result["pie_ms"] / result["reencode_ms"], 3)
+    return result
 
 
 def markdown(result: dict) -> str:
-    return table(result["rows"]) + ("\nSuggestion #1's first line against the real line, cursor after its "
-                                    "indentation, in the second half of large modules; first request: "
-                                    "opening the file, then completing (the window encoded inside it).\n")
+    return (table(result["rows"]) + "\nSuggestion #1's first line against the real line, cursor after its "
+            "indentation, in the second half of large modules; first request: opening the file, then completing "
+            "(the window encoded inside it).\n\nA context-segment change (a snippet replaced in front of a "
+            "2,048-token document):\n\n" + table([result["context_change"]]))

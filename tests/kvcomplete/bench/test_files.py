@@ -43,3 +43,13 @@ def test_window_cases_come_from_the_second_half_of_large_modules():
     assert len(chosen) == 6
     for text, cursor, truth in chosen:
         assert cursor > len(text) // 3 and truth and truth not in text[cursor - len(truth) - 1: cursor + 1]
+
+
+def test_a_context_change_encodes_the_new_snippet_with_pie_and_everything_after_it_without(tiny_model_dir):
+    from completion.models import load
+    from kvcomplete.bench.window import context_change
+
+    result = context_change(load(Settings(model=str(tiny_model_dir), device="cpu")), document_tokens=200,
+                            snippet_tokens=16)
+    assert 0 < result["pie_tokens_encoded"] <= 16
+    assert result["reencode_tokens_encoded"] == result["pie_tokens_encoded"] + 200
