@@ -122,6 +122,9 @@ class Replay:
             "debounce_ms": self.timing.debounce_s * 1000, "edits": self.edits, "accepted": list(self.accepted),
         }
 
+    def _count_notification(self, params: dict) -> None:
+        self.notifications += 1
+
     def suggestions_changed(self, params: dict) -> None:
         """``kvcomplete/suggestionsChanged``: ask again at once if it is about the document, version and cursor
         on screen (and no request is in flight there), else ignore it."""
@@ -291,7 +294,10 @@ class Replay:
         task.add_done_callback(self._followers.discard)
 
     async def _finish(self) -> None:
-        """Let the last request be answered, every response arrive and the stats queries under way finish."""
+        """Let the last request be answered, every response arrive and the stats queries under way finish;
+        from then on notifications are only counted (a request sent after the session's stats were read
+        would be missing from them)."""
+        self.editor.client.on_suggestions_changed = self._count_notification
         try:
             await asyncio.wait_for(self._settled.wait(), self.timing.wait_timeout_s)
         except asyncio.TimeoutError:
