@@ -289,8 +289,9 @@ class Engine:
         """One small piece of idle-time work for the most recently used document; False when there is none.
 
         In order: carry on an unfinished decoding (what the user is waiting for), start the prefetch after
-        an accept, choose the context segment again, encode the window's missing tokens, refresh stale ones. Each piece is one forward of at
-        most a tree or BACKGROUND_CHUNK tokens, so a request waits for at most that.
+        an accept, choose the context segment again, encode the window's missing tokens, refresh stale ones.
+        Each piece is one forward of at most a tree or BACKGROUND_CHUNK tokens, so a request waits for at most
+        that.
         """
         doc = next((d for d in reversed(list(self.documents)) if d.mirror is not None), None)
         if doc is None:

@@ -9,8 +9,8 @@ tokens, and the session then caches that whole prompt:
 
 (SPM as StarCoder was trained on it, the "SPM variant 2" of Bavarian et al. 2022.) A FIM prompt changes
 with the cursor, so it is re-derived per request (completion/prompt.py) and diffed against what the session
-holds (completion/token_diff.py); each changed stretch becomes one PIE edit. Typing at the cursor only appends to ``before``: in SPM that is the end of the prompt, so nothing
-moves and nothing goes stale, while in PSM every keystroke moves (re-rotates) the whole ``after`` and
+holds (completion/token_diff.py); each changed stretch becomes one PIE edit. Typing at the cursor only
+appends to ``before``: in SPM that is the end of the prompt, so nothing moves and nothing goes stale, while in PSM every keystroke moves (re-rotates) the whole ``after`` and
 leaves it stale. SPM pays on a cursor move instead: ``before`` then sits behind a changed ``after`` and
 goes stale. docs/benchmarks.md has the measured costs.
 """

@@ -84,7 +84,8 @@ def measure(engine: Engine, text: str, typed: int) -> dict:
             "typing_ms": round(statistics.median(t["total"] for t in typing)),
             "typing_cache_update_ms": round(statistics.median(t["cache_update"] for t in typing), 1),
             "typing_decode_ms": round(statistics.median(t["decode"] for t in typing)),
-            "jump_ms": round(jump_ms), "window_tokens": stats["windowTokens"], "kv_mb": round(stats["kvBytes"] / 2**20, 1)}
+            "jump_ms": round(jump_ms), "window_tokens": stats["windowTokens"],
+            "kv_mb": round(stats["kvBytes"] / 2**20, 1)}
 
 
 def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:
