@@ -91,7 +91,7 @@ class Engine:
     def _build_prompts(self) -> None:
         tokenizer = self.loaded.tokenizer
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        total = self.prompt_tokens()
+        total = self.prompt_budget = self.prompt_tokens()
         self.context_budget = int(total * CONTEXT_SHARE) if self.workspace is not None else 0
         self.window_policy = WindowPolicy(total - self.context_budget)
         self.prompts = PromptBuilder(self.vocab, start, self.layout, self.fim, self.window_policy)
@@ -145,8 +145,14 @@ class Engine:
         """The cache brought to what a request at ``offset`` reads, and its prompt, without decoding (for
         measurements of the cache update alone)."""
         doc = self.documents[uri]
+        target = self._prepare(doc, offset)
+        return doc.session, target.prompt
+
+    def _prepare(self, doc: OpenDocument, offset: int) -> Target:
+        """The prompt of a request at ``offset``, with the document's cache brought to it."""
         target = self.prompts.target(doc, offset, self._context(doc))
-        return self._update_cache(doc, target), target.prompt
+        self._update_cache(doc, target)
+        return target
 
     def _update_cache(self, doc: OpenDocument, target: Target, limit: int | None = None) -> Session:
         """Bring the document's session to ``target`` (all of it, or about ``limit`` tokens of the way)."""
@@ -188,8 +194,7 @@ class Engine:
         if doc.shown is not None and (rest := doc.shown.continued(before, after)):
             self.statistics.time("firstAnswer", _ms_since(started))
             return Completion(rest[:k], {"type_along": _ms_since(started), "total": _ms_since(started)})
-        target = self.prompts.target(doc, offset, self._context(doc))
-        self._update_cache(doc, target)
+        target = self._prepare(doc, offset)
         timings = {"cache_update": _ms_since(started)}
         self.statistics.time("cacheUpdate", timings["cache_update"])
         decoding = self._start_decoding(doc, target, offset, k, max_tokens, cancelled)
@@ -334,8 +339,7 @@ class Engine:
             return False  # else the accept's insertion has not arrived yet
         doc.prefetch = None
         offset = len(expected)
-        target = self.prompts.target(doc, offset, self._context(doc))
-        self._update_cache(doc, target)
+        target = self._prepare(doc, offset)
         k, doc.cursor = self.settings.suggestions, offset
         doc.continuation = Continuation(self._start_decoding(doc, target, offset, k, None, lambda: False),
                                         expected, after, k, time.perf_counter())
@@ -371,7 +375,7 @@ class Engine:
         cached = [doc for doc in self.documents if doc.session is not None]
         return {**self.statistics.report(), "tokensEncoded": self.runner.tokens_encoded,
                 "kvBytes": self.documents.kv_bytes(), "kvBudgetBytes": self.settings.kv_budget_mb * 2**20,
-                "contextTokens": self.prompt_tokens(), "windowTokens": self.window_policy.budget,
+                "contextTokens": self.prompt_budget, "windowTokens": self.window_policy.budget,
                 "contextSegmentTokens": self.context_budget, "cachedDocuments": len(cached),
                 "cachedTokens": sum(doc.session.length for doc in cached)}
 

@@ -112,9 +112,11 @@ class Document:
         client_position = types.Position(line=line, character=codec.client_num_units(before))
         return Cursor(self.line_start(line) + column, client_position, before)
 
-    def position_of(self, offset: int, codec: PositionCodec) -> types.Position:
-        """The client position of code-point ``offset`` (clamped to the text)."""
+    def position_of(self, offset: int, codec: PositionCodec) -> types.Position | None:
+        """The client position of code-point ``offset``; None past the end of the text."""
         ends = list(accumulate(map(len, self.lines)))
+        if offset > ends[-1]:
+            return None
         line = min(bisect.bisect_right(ends, offset), len(self.lines) - 1)
         column = offset - (ends[line - 1] if line else 0)
         before = line_content(self.lines[line])[:column]

@@ -125,8 +125,8 @@ class KvCompleteServer(LanguageServer):
 
     def _send_suggestions_changed(self, uri: str, offset: int) -> None:
         document = self.documents.get(uri)
-        if document is not None and offset <= len(document.text):
-            position = document.position_of(offset, self.codec)
+        position = document.position_of(offset, self.codec) if document is not None else None
+        if position is not None:
             self.protocol.notify(SUGGESTIONS_CHANGED, {"uri": uri, "version": document.version,
                                                        "position": {"line": position.line,
                                                                     "character": position.character}})

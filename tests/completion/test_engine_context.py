@@ -13,6 +13,7 @@ from completion.context import Current, select_context
 from completion.document import TextChange
 from completion.engine import Engine
 from completion.session import EditMode, Session
+from tests.completion.test_engine_window import settle
 
 HELPER = '''def frobnicate_widget(widget, intensity=3):
     """Frobnicate ``widget`` ``intensity`` times."""
@@ -41,13 +42,6 @@ def engine_with_workspace(project: Path, **options) -> Engine:
                                 "context_tokens": 512, **options}))
     engine.use_workspace([project], lambda: [project / "helper.py", project / "main.py"])
     return engine
-
-
-def settle(engine: Engine) -> None:
-    for _ in range(500):
-        if not engine.background_step():
-            return
-    raise AssertionError("background work did not end")
 
 
 def expected_segment(engine: Engine, project: Path, text: str, offset: int) -> str:
