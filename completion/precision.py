@@ -8,9 +8,12 @@ auto stays at float32. The reason travels with the choice into `kvcomplete info`
 
 ``weights`` picks the linear layers' format (completion/weights.py): ``bf16`` / ``fp32`` keep them dense in
 that dtype (and set the dtype when it is auto); ``int8`` / ``int4`` are weight-only CPU kernels for narrow
-forwards, opt-in: they measured 1.5-2x faster steps up to 8 tokens, but on 46 real-code points suggestion #1
-equalled fp32's for 57% (int8) and 65% (int4) of them against 83% for dense bf16 (docs/benchmarks/step.md),
-so ``auto`` keeps dense weights until that gap is closed.
+forwards. ``auto`` on a CPU running bf16 takes int4 where it is lossless: when every linear layer but the LM
+head is 4-bit already (the default model's are: its GGUF is Q4_1), int4 computes the same model from a quarter
+of the bytes, and its one-token step measured about twice as fast as dense bf16 with suggestion #1 as often
+equal to fp32's (docs/benchmarks/step.md). Other models stay dense: int8, or int4 of weights that are not
+4-bit, changes the model, so those are opt-in. The int4 kernel needs bf16 activations (in fp32 it measured
+25x slower than in bf16), so a CPU without native bf16 stays dense too.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Precision:
     dtype_reason: str
     weights: str  # "dense" or a low-bit format of completion/weights.py
     weights_reason: str
+    only_if_lossless: bool = False  # auto's int4: taken only if every layer is 4-bit already (else dense)
 
 
 def native_bf16_features() -> list[str]:
@@ -72,7 +76,12 @@ def resolve(dtype: str, weights: str, device: torch.device) -> Precision:
         if device.type != "cpu":
             raise PrecisionError(f"weights {weights!r} runs CPU kernels; on {device.type} use weights auto or bf16")
         return Precision(resolved, why, weights, "set")
-    if device.type == "cpu":
-        return Precision(resolved, why, "dense", "auto: dense (low-bit weights changed suggestion #1 more often "
-                                                 "than bf16 did, docs/benchmarks/step.md)")
-    return Precision(resolved, why, "dense", "auto: GPU")
+    if device.type != "cpu":
+        return Precision(resolved, why, "dense", "auto: GPU")
+    if resolved != torch.bfloat16:
+        return Precision(resolved, why, "dense", "auto: dense (the int4 kernel is slow without bf16)")
+    return Precision(resolved, why, "int4", "auto: int4, the weights being 4-bit already (lossless)",
+                     only_if_lossless=True)
+
+
+NOT_FOUR_BIT = "auto: dense (the weights are not 4-bit: int4 would change the model)"

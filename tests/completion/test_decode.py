@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from completion.config import Settings
-from completion.decode import Prompt, decode
+from completion.decode import ALTERNATIVE_STEPS, Decoding, Prompt, decode, line_end
 from completion.document import Document, TextChange
 from completion.models import load
 from completion.runner import ModelRunner
@@ -74,3 +74,28 @@ def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny, stock_model):
         session.apply(document.apply(change))
     branches = greedy(runner, vocab, session, len(document.tokens), 10)
     assert branches[0].tokens == generate(stock_model, document.tokens, 10)
+
+
+def test_alternatives_stop_setting_the_length_once_the_first_is_done(tiny):
+    """Suggestion #1 done, the alternatives take at most ALTERNATIVE_STEPS more steps and end where their line
+    does: what they show is a prefix of what they would have grown into, and #1 is untouched."""
+    loaded, runner, vocab = tiny
+    document = Document(vocab, SOURCE)
+    session = Session(runner, document.tokens)
+    tokens = document.tokens
+    prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1, healed=b"")
+    unlimited = decode(runner, session.store, prompt, vocab, NEVER_STOP, k=3, max_tokens=16)[0]
+    decoding = Decoding(runner, session.store, prompt, vocab, NEVER_STOP, k=3, max_tokens=16)
+    decoding.step()
+    decoding.branches[0].done = True  # as a stop rule would end it
+    decoding.run(lambda: False)
+    assert decoding.steps <= 2 + ALTERNATIVE_STEPS < 16
+    assert decoding.branches[0].tokens == unlimited[0].tokens[:2]
+    for limited, full in zip(decoding.branches[1:], unlimited[1:]):
+        assert full.text.startswith(limited.text) and limited.done
+
+
+def test_line_end_finds_where_a_line_ended():
+    assert line_end("a = 1\nb = 2\nc", 0) == 5
+    assert line_end("a = 1\nb = 2\nc", 1) == 11
+    assert line_end("a = 1\nb = 2\nc", 2) is None

@@ -61,7 +61,8 @@ def test_the_choice_is_in_info(monkeypatch, tmp_path, tokenizer, requested, flag
     assert next(loaded.model.parameters()).dtype == getattr(torch, expected)
 
 
-def test_weights_settings_resolve():
+def test_weights_settings_resolve(monkeypatch):
+    with_capabilities(monkeypatch, avx512_bf16=True)
     cuda = torch.device("cuda")
     assert set(LOW_BIT) | set(precision.DENSE_WEIGHTS) | {"auto"} == set(WEIGHTS)
     bf16 = precision.resolve("auto", "bf16", CPU)
@@ -69,6 +70,10 @@ def test_weights_settings_resolve():
     assert precision.resolve("auto", "fp32", CPU).dtype == torch.float32
     int8 = precision.resolve("float32", "int8", CPU)
     assert (int8.dtype, int8.weights, int8.weights_reason) == (torch.float32, "int8", "set")
+    auto = precision.resolve("auto", "auto", CPU)
+    assert (auto.dtype, auto.weights, auto.only_if_lossless) == (torch.bfloat16, "int4", True)
+    assert precision.resolve("float32", "auto", CPU).weights == "dense", "the int4 kernel is slow in fp32"
+    with_capabilities(monkeypatch, avx512_bf16=False)
     assert precision.resolve("auto", "auto", CPU).weights == "dense"
     on_gpu = precision.resolve("auto", "auto", cuda)
     assert (on_gpu.dtype, on_gpu.weights) == (torch.bfloat16, "dense")
@@ -78,12 +83,15 @@ def test_weights_settings_resolve():
         precision.resolve("auto", "int4", cuda)
 
 
-@pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", "int8 x15"), ("fp32", "dense")])
-def test_the_weights_format_is_in_info(tmp_path, tokenizer, requested, layers):
-    """A random model's weights are not 4-bit: int4 leaves them to int8 (the LM head is int8 in any case)."""
+@pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", "int8 x14"), ("fp32", "dense")])
+def test_the_weights_format_is_in_info(monkeypatch, tmp_path, tokenizer, requested, layers):
+    """A random model's weights are not 4-bit: auto keeps them dense, int4 leaves them to int8 (the LM head
+    is dense in any case)."""
+    with_capabilities(monkeypatch, avx512_bf16=True)
     loaded = load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), device="cpu", weights=requested))
     expected = precision.resolve("auto", requested, CPU)
-    assert (loaded.info()["weights"], loaded.info()["weights_reason"]) == (layers, expected.weights_reason)
+    reason = precision.NOT_FOUR_BIT if expected.only_if_lossless else expected.weights_reason
+    assert (loaded.info()["weights"], loaded.info()["weights_reason"]) == (layers, reason)
     assert (loaded.dtype, loaded.info()["dtype_reason"]) == (expected.dtype, expected.dtype_reason)
 
 

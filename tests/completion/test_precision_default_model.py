@@ -20,10 +20,19 @@ FIXED_POINTS = [("contextlib.py", 28), ("contextlib.py", 45), ("contextlib.py", 
 
 
 def test_int4_takes_every_gguf_4_bit_layer():
-    """Every linear layer of the default model is Q4_1-derived, so int4 takes them all (lossless)."""
+    """Every linear layer of the default model is Q4_1-derived, so int4 takes them all (lossless); the LM
+    head stays dense."""
     loaded = load(Settings(device="cpu", weights="int4"))
-    assert loaded.info()["weights"] == "int4 x210, int8 x1"  # 30 layers x 7 projections; the LM head
+    assert loaded.info()["weights"] == "int4 x210"  # 30 layers x 7 projections
     assert loaded.dtype == resolve("auto", "int4", torch.device("cpu")).dtype
+
+
+def test_auto_weights_take_int4_where_the_cpu_runs_bf16():
+    """weights auto: int4 for the default model (lossless) wherever its dtype resolves to bf16."""
+    loaded = load(Settings(device="cpu"))
+    auto = resolve("auto", "auto", torch.device("cpu"))
+    assert loaded.info()["weights"] == ("int4 x210" if auto.only_if_lossless else "dense")
+    assert loaded.info()["weights_reason"] == auto.weights_reason
 
 
 def test_defaults_give_fp32s_first_suggestion_on_fixed_points():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import transformers
 
-from completion.weights import INT4_GROUP, Int4Linear, Int8Linear, is_four_bit, quantize
+from completion.weights import INT4_GROUP, Int4Linear, Int8Linear, all_four_bit, is_four_bit, linear_layers, quantize
 
 # The kernels accumulate in fp32 but round their output (and, in bf16, the activations' products) to the
 # activation dtype: a bf16 result is within a few bf16 ulps of the fp64 reference.
@@ -79,20 +79,37 @@ def test_wide_forwards_compute_the_same_weights_densely(cls):
     torch.testing.assert_close(layer(x[:, :4]), wide[:, :4], atol=1e-4, rtol=1e-4)  # 4 rows: the kernel
 
 
-@pytest.mark.parametrize("fmt", ["int8", "int4"])
-def test_quantize_swaps_every_linear_and_keeps_the_logits(fmt):
+def tiny_llama() -> torch.nn.Module:
     config = transformers.LlamaConfig(vocab_size=97, hidden_size=64, intermediate_size=96, num_attention_heads=4,
                                       num_key_value_heads=2, num_hidden_layers=2, tie_word_embeddings=True)
     torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config).eval().requires_grad_(False)
+    return transformers.AutoModelForCausalLM.from_config(config).eval().requires_grad_(False)
+
+
+def test_a_model_is_4_bit_when_every_layer_but_the_head_is():
+    """What weights auto asks before it takes int4: the LM head (here the tied embedding) is not looked at."""
+    model = tiny_llama()
+    layers = linear_layers(model)
+    assert len(layers) == 14 and model.get_output_embeddings() not in [layer for *_, layer in layers]
+    assert not all_four_bit(model)
+    for seed, (_, _, layer) in enumerate(layers):
+        layer.weight.data = q4_1_weight(*layer.weight.shape, seed=seed)
+    assert all_four_bit(model)
+    layers[5][2].weight.data += 1e-3 * torch.randn(layers[5][2].weight.shape)
+    assert not all_four_bit(model)
+
+
+@pytest.mark.parametrize("fmt", ["int8", "int4"])
+def test_quantize_swaps_every_linear_and_keeps_the_logits(fmt):
+    model = tiny_llama()
     ids = torch.tensor([[5, 9, 31, 2]])
     with torch.inference_mode():
         dense = model(ids).logits
         parameters = sum(p.numel() for p in model.parameters())
         counts = quantize(model, fmt)
-        assert not any(type(m) is torch.nn.Linear for m in model.modules())
-        # the LM head is int8 in every format; random weights are not 4-bit: int4 would change them, so int8
-        assert counts == {"int8": 15}, counts
+        assert [m for m in model.modules() if type(m) is torch.nn.Linear] == [model.get_output_embeddings()]
+        # the LM head stays dense; random weights are not 4-bit: int4 would change them, so int8
+        assert counts == {"int8": 14}, counts
         assert sum(p.numel() for p in model.parameters()) == parameters, "dense weights kept for wide forwards"
         assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
         low_bit = torch.cat([model(ids[:, : i + 1]).logits[:, -1:] for i in range(4)], 1)  # 1..4 rows: low-bit
