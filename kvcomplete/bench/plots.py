@@ -135,8 +135,27 @@ def plot_window(result: dict, axes_of) -> None:
     figure.suptitle("How large a window: next-line quality and first-request cost")
 
 
+def plot_step(result: dict, axes_of) -> None:
+    forwards, greedy = result["forwards"], result["greedy"]
+    counts = _unique(forwards, "threads")
+    figure, axes = axes_of(1, len(counts) + 1, (6 * (len(counts) + 1), 4))
+    for axis, threads in zip(axes, counts):
+        for row in (row for row in forwards if row["threads"] == threads):
+            widths = [int(key[2:]) for key in row if key.startswith("n=") and key[2:].isdigit()]
+            axis.plot(widths, [row[f"n={n}"] for n in widths], marker="o", label=row["variant"])
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel(f"tokens per forward ({threads} threads)")
+        axis.set_ylabel("ms per forward")
+    axes[0].legend(title="variant")
+    names = [row["decoder"].replace("transformers generate", "HF generate") for row in greedy]
+    axes[-1].barh(names, [row["tokens_per_s"] for row in greedy])
+    axes[-1].set_xlabel("greedy tokens/s")
+    figure.suptitle("One model step: cost by width, dtype, weights and threads; greedy decode")
+
+
 PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "alternatives": plot_alternatives,
-         "latency": plot_latency, "memory": plot_memory, "files": plot_files, "window": plot_window}
+         "latency": plot_latency, "memory": plot_memory, "files": plot_files, "window": plot_window,
+         "step": plot_step}
 
 
 def write(suite: str, result: dict, path: Path) -> None:

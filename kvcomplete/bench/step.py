@@ -30,12 +30,14 @@ from completion.models import LoadedModel, load
 from completion.precision import resolve
 from completion.runner import ModelRunner
 from completion.threads import ThreadPolicy, available_threads, candidate_counts
+from kvcomplete.bench import plots
 from kvcomplete.bench.report import header, header_markdown, table
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, is_code_line, read_module
 
 VARIANTS = {"fp32": ("float32", "fp32"), "bf16": ("bfloat16", "bf16"), "bf16+int8": ("bfloat16", "int8"),
             "bf16+int4": ("bfloat16", "int4")}  # name: (dtype, weights); fp32 is the agreement reference
 CONTEXT = 1000  # tokens cached before the measured forwards
+TREE = 16  # a draft tree's width: issue 11 asks forward(16) <= 1.3 x forward(1), reported beside the widths
 FULL = {"widths": (1, 2, 4, 8, 16, 32, 64), "repeats": 3, "greedy_tokens": 32, "modules": 10, "per_module": 5}
 QUICK = {"widths": (1, 4, 16, 64), "repeats": 3, "greedy_tokens": 16, "modules": 2, "per_module": 3}
 
@@ -64,8 +66,9 @@ def forward_costs(loadeds: dict[str, LoadedModel], ids: list[int], widths, repea
                     if repeat:
                         times.setdefault((name, n), []).append((time.perf_counter() - started) * 1000)
         for name in names:
-            rows.append({"threads": threads, "variant": name,
-                         **{f"n={n}": round(statistics.median(times[name, n]), 1) for n in widths}})
+            medians = {n: statistics.median(times[name, n]) for n in widths}
+            rows.append({"threads": threads, "variant": name, **{f"n={n}": round(ms, 1) for n, ms in medians.items()},
+                         f"n={TREE} / n=1": round(medians[TREE] / medians[1], 2)})
     return rows
 
 
@@ -194,5 +197,6 @@ def main(quick: bool = False, as_json: bool = False, out: Path = Path("docs/benc
     out.mkdir(parents=True, exist_ok=True)
     (out / "step.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "step.md").write_text(text)
+    plots.write("step", result, out / "step.png")
     print(json.dumps(report, indent=2) if as_json else text)
     return 0
