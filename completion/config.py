@@ -11,8 +11,9 @@ LOG_LEVELS = ("error", "warning", "info", "debug")
 KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
 WEIGHTS = ("auto", "bf16", "int8", "int4", "fp32")  # see completion/precision.py and completion/weights.py
 FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/layout.py
+COMPILE = ("auto", "on", "off")  # torch.compile of the forward, see completion/compiled.py
 # The settings that name the model itself: changing one loads another model; the others apply in place.
-RELOAD_FIELDS = ("model", "device", "dtype", "weights")
+RELOAD_FIELDS = ("model", "device", "dtype", "weights", "compile")
 
 # LSP initializationOptions use camelCase; the dataclass uses snake_case.
 LSP_KEYS = {
@@ -31,6 +32,7 @@ LSP_KEYS = {
     "logLevel": "log_level",
     "kernels": "kernels",
     "weights": "weights",
+    "compile": "compile",
     "contextTokens": "context_tokens",
     "latencyBudgetMs": "latency_budget_ms",
     "prefetch": "prefetch",
@@ -58,6 +60,7 @@ class Settings:
     log_level: str = "info"
     kernels: str = "auto"  # Triton kernels (tree attention, PIE re-rotation) or PyTorch; auto: Triton on CUDA
     weights: str = "auto"  # linear layers' format: dense (auto), or int8 / int4 CPU kernels for narrow forwards
+    compile: str = "auto"  # torch.compile the forward: auto = off (measured slower on CPU, not yet measured on GPU)
     context_tokens: int = 1024  # the cached prompt (context segment + document window), capped by the model's
     # context; 1024 measured as good as 2048 or 4096 for the default model at half the encode (bench window)
     latency_budget_ms: int = 300  # a request answers with what is decoded by then; 0: only finished suggestions
@@ -76,6 +79,8 @@ class Settings:
             raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {self.kernels!r}")
         if self.weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {self.weights!r}")
+        if self.compile not in COMPILE:
+            raise ValueError(f"compile must be one of {', '.join(COMPILE)}, not {self.compile!r}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in ("suggestions", "max_tokens", "kv_budget_mb", "max_file_bytes"):

@@ -10,10 +10,11 @@ from typing import Callable
 import torch
 
 from completion import attention, default_model
+from completion.compiled import compile_forward, resolve_compile, warm_up
 from completion.config import Settings
 from completion.layout import FimTokens
-from completion.precision import PrecisionError, resolve
-from completion.weights import quantize
+from completion.precision import NOT_FOUR_BIT, PrecisionError, resolve
+from completion.weights import all_four_bit, quantize
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}
@@ -49,6 +50,8 @@ class LoadedModel:
     dtype_reason: str = "set"  # why this dtype (completion/precision.py): shown by `kvcomplete info`
     weights: str = "dense"  # the linear layers' formats (completion/weights.py), e.g. "int4 x210, int8 x1"
     weights_reason: str = "set"
+    compiled: bool = False  # the forward runs through torch.compile (completion/compiled.py)
+    compile_reason: str = "set"
 
     @property
     def config(self):
@@ -70,6 +73,8 @@ class LoadedModel:
             "dtype_reason": self.dtype_reason,
             "weights": self.weights,
             "weights_reason": self.weights_reason,
+            "compile": "on" if self.compiled else "off",
+            "compile_reason": self.compile_reason,
             "fim": fim_tokens(self.tokenizer) is not None,
             "load_seconds": round(self.load_seconds, 3),
         }
@@ -193,6 +198,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
         precision = resolve(settings.dtype, settings.weights, device)
     except PrecisionError as error:
         raise ModelError(str(error)) from None
+    compiled, compile_reason = resolve_compile(settings.compile, device)
     report(f"reading {name}", 0.05)
     try:
         config = AutoConfig.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
@@ -209,12 +215,26 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load {name}: {error}") from None
     model.to(device).eval().requires_grad_(False)
-    weights = "dense"
-    if precision.weights != "dense":
+    weights, weights_reason = "dense", precision.weights_reason
+    if precision.only_if_lossless and not all_four_bit(model):
+        weights_reason = NOT_FOUR_BIT
+    elif precision.weights != "dense":
         report(f"{name}: low-bit weights ({precision.weights})", 0.9)
         weights = ", ".join(f"{kind} x{count}" for kind, count in sorted(quantize(model, precision.weights).items()))
+    loaded = LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
+                         device=device, dtype=precision.dtype, load_seconds=0.0, dtype_reason=precision.dtype_reason,
+                         weights=weights, weights_reason=weights_reason, compiled=compiled,
+                         compile_reason=compile_reason)
+    if compiled:
+        _compile(loaded, settings.kernels, report)
     report(f"{name} loaded", 1.0)
-    return LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
-                       device=device, dtype=precision.dtype, load_seconds=time.perf_counter() - started,
-                       dtype_reason=precision.dtype_reason, weights=weights,
-                       weights_reason=precision.weights_reason)
+    loaded.load_seconds = time.perf_counter() - started
+    return loaded
+
+
+def _compile(loaded: LoadedModel, kernels: str, report: Progress) -> None:
+    """Compile the forward, and the graphs of a first request now rather than in that request."""
+    from completion.runner import ModelRunner  # the runner imports this module
+
+    compile_forward(loaded.model)
+    warm_up(ModelRunner(loaded, kernels), report, 0.92, 0.99)

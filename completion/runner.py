@@ -11,7 +11,8 @@ encodes everywhere: SDPA's prefill kernels are built for them). The same setting
 (``kernel_backend``).
 
 On CPU, the thread count of each forward is the runner's ThreadPolicy's (completion/threads.py): chosen per
-width from the measured times of earlier forwards, since the best count depends on what else runs.
+width from the measured times of earlier forwards, since the best count depends on what else runs (one fixed
+count when the forward is compiled: the ``compile`` setting, completion/compiled.py).
 """
 
 from __future__ import annotations
@@ -35,15 +36,16 @@ TREE_KERNEL_MAX_TOKENS = 128  # the tree kernel is built for trees (T <= 128); l
 class ModelRunner:
     def __init__(self, loaded: LoadedModel, kernels: str = "auto", threads: ThreadPolicy | None = None) -> None:
         """``threads``: the CPU thread policy (completion/threads.py); default: measured among 1, 2, 4, ...
-        up to torch's thread count. Unused on GPUs."""
+        up to torch's thread count, or that count alone for a compiled forward (a compiled graph is only
+        reused at the thread count it was compiled at: completion/compiled.py). Unused on GPUs."""
         self.loaded = loaded
         self.model = loaded.model
         self.device = loaded.device
         config = loaded.config
         self.store_shape = (config.num_hidden_layers, num_kv_heads(config), head_dim(config))
         self.tokens_encoded = 0
-        self.threads = None if self.device.type != "cpu" else threads or ThreadPolicy(
-            candidate_counts(available_threads()))
+        counts = (available_threads(),) if loaded.compiled else candidate_counts(available_threads())
+        self.threads = None if self.device.type != "cpu" else threads or ThreadPolicy(counts)
         self.use_kernels(kernels)
 
     def use_kernels(self, kernels: str) -> None:

@@ -27,6 +27,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
     parser.add_argument("--weights", default="auto", choices=config.WEIGHTS,
                         help="linear layers' format: dense (auto, bf16, fp32) or low-bit CPU kernels (int8, int4)")
+    parser.add_argument("--compile", default="auto", choices=config.COMPILE,
+                        help="run the forward through torch.compile (auto: off; measured slower on CPU)")
     defaults = config.Settings()
     parser.add_argument("--context-tokens", type=int, default=defaults.context_tokens,
                         help="the document window around the cursor that the cache holds, in tokens")
@@ -39,7 +41,8 @@ def _settings(args: argparse.Namespace, **extra):
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
                     pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, weights=args.weights,
-                    context_tokens=args.context_tokens, latency_budget_ms=args.latency_budget_ms, **extra)
+                    compile=args.compile, context_tokens=args.context_tokens,
+                    latency_budget_ms=args.latency_budget_ms, **extra)
 
 
 def _progress(message: str, fraction: float | None) -> None:

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-from completion.config import RELOAD_FIELDS, Settings
+from completion.config import RELOAD_FIELDS, Settings, settings_from_lsp
 
 BASE = Settings()
 # A valid value different from the default, for the settings with a list of values.
 CHANGED = {"model": "/models/other", "device": "cpu", "dtype": "float32", "fim_layout": "ltr", "kernels": "torch",
-           "log_level": "debug", "weights": "fp32"}
+           "log_level": "debug", "weights": "fp32", "compile": "on"}
 
 
 @pytest.mark.parametrize("name", RELOAD_FIELDS)
@@ -33,3 +33,9 @@ def test_every_other_setting_applies_in_place():
         else:
             continue  # a newer setting with a list of values: add it to CHANGED
         assert not BASE.replace(**{field.name: other}).reloads_model(BASE), field.name
+
+
+def test_compile_comes_from_its_lsp_key_and_reloads():
+    settings, unknown = settings_from_lsp({"compile": "on"})
+    assert settings.compile == "on" and not unknown
+    assert settings.reloads_model(BASE)

@@ -13,6 +13,7 @@ export const SERVER_KEYS = [
   'device',
   'dtype',
   'weights',
+  'compile',
   'suggestions',
   'maxTokens',
   'speculation',
