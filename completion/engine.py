@@ -30,7 +30,7 @@ from completion.models import ModelError
 from completion.prompt import PromptBuilder, Target
 from completion.runner import ModelRunner
 from completion.session import EditMode, Session
-from completion.speculation import RequestDrafts
+from completion.speculation import SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
 from completion.stats import EngineStats
 from completion.stops import StopRule
 from completion.syntax import context_at, language_of
@@ -69,6 +69,7 @@ class Engine:
         self.copyspec = CopySpec()
         self.ngram = NGramModel()
         self.budget = SpeculationBudget()
+        self.superposed_value = SuperposedValue()
         self.drafters = frozenset(drafters)
         if not self.drafters <= set(DRAFTERS):
             raise ValueError(f"unknown drafters {sorted(self.drafters - set(DRAFTERS))}: choose from {DRAFTERS}")
@@ -246,12 +247,24 @@ class Engine:
         self.statistics.count("tokensGenerated", sum(len(branch.tokens) for branch in branches))
         for branch in branches:  # with a little context before it, so a later request can match into it
             self.copyspec.add_suggestion(decoding.prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
+        if branches and isinstance(decoding.drafting, RequestDrafts):
+            decoding.drafting.finish(branches[0], decoding.prompt)
 
     def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts:
         self._index_open_documents()
         copy = self.copyspec if "copy" in self.drafters else None
-        superposed = SuperposedDrafter(self.ngram, k=k) if k > 1 and "superposed" in self.drafters else None
-        return RequestDrafts(copy, superposed, self.vocab, self.runner.embed, doc.uri)
+        superposed = None
+        if self._superposed_pays(k):
+            superposed = SuperposedDrafter(self.ngram, k=k)
+            self.statistics.count("superposedPasses")
+        return RequestDrafts(copy, superposed, self.vocab, self.runner.embed, doc.uri, self.superposed_value)
+
+    def _superposed_pays(self, k: int) -> bool:
+        """Whether this request runs a superposed pass: k > 1, and its measured value is worth its forwards."""
+        if k < 2 or "superposed" not in self.drafters:
+            return False
+        pass_ms, step_ms = (SUPERPOSED_LENGTH - 1) * self.budget.cost(1), self.budget.cost(k)  # a step: k roots
+        return self.superposed_value.wanted(pass_ms, step_ms)
 
     def _index_open_documents(self) -> None:
         """Give the drafters every open document's current tokens (only those that changed)."""

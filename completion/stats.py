@@ -7,7 +7,7 @@ from collections import Counter, deque
 
 COUNTERS = ("editsApplied", "pieUpdates", "fullEncodes", "draftTokensProposed", "draftTokensAccepted", "accepts",
             "evictions", "refreshes", "forwards", "tokensGenerated", "windowPlacements", "backgroundSteps",
-            "partialAnswers", "continued", "prefetches")
+            "partialAnswers", "continued", "prefetches", "superposedPasses")
 # ms per request: updating the cache, decoding until the answer, request to answer (type-along included),
 # and request to the finished suggestions (later than the answer when it was cut at the latency budget).
 TIMINGS = ("cacheUpdate", "decode", "firstAnswer", "finalSuggestion")

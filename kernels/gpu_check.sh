@@ -10,7 +10,8 @@
 # With the device tool: run(command="bash kernels/gpu_check.sh", carry=[".gpu"]). It uses that machine's python3
 # (PYTHON=... to change) and its torch and triton, with this checkout on PYTHONPATH, and the packed transformers (the
 # version the project is developed against) unpacked into a temporary folder; nothing is installed system-wide.
-# STEPS="tests bench engine" (the default) picks steps, to split the check across calls if one nears its time limit.
+# STEPS="tests bench engine compiled" (the default) picks steps, to split the check across calls if one nears its time
+# limit; compiled times a decode step eager vs torch.compile (the compile setting) at 2k and 8k context.
 # Every step runs even when an earlier one fails; each writes its log to OUTDIR; the exit code counts failed steps.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
@@ -58,13 +59,15 @@ step() {  # step NAME COMMAND...: run, log to OUTDIR/NAME.log, report status and
 } >"$out/env.log" 2>&1
 cat "$out/env.log"
 
-for name in ${STEPS:-tests bench engine}; do
+for name in ${STEPS:-tests bench engine compiled}; do
     case $name in
         tests) step tests "$py" -m pytest -q -p no:cacheprovider -rs tests/kernels tests/completion/test_attention.py \
             tests/completion/test_runner.py ;;
         bench) step bench sh -c "'$py' -m kernels.bench --json >'$out/bench_kernels.json'" ;;
-        engine) step engine "$py" -m kvcomplete.bench.engine_kernels --out "$out" ;;
-        *) echo "unknown step $name (tests, bench, engine)"; failed=$((failed + 1)) ;;
+        engine) step engine "$py" -m kvcomplete.bench.engine_kernels --out "$out" --sections verify pie complete ;;
+        compiled) step compiled "$py" -m kvcomplete.bench.engine_kernels --out "$out/compiled" --sections step \
+            --compile ;;
+        *) echo "unknown step $name (tests, bench, engine, compiled)"; failed=$((failed + 1)) ;;
     esac
 done
 echo "== $failed step(s) failed; results in $out"

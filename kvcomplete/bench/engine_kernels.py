@@ -6,6 +6,10 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
 
 - verify: one verification forward of a T-node draft tree (4-ary) after a P-token prompt, with document slots
   after the cursor hidden (the engine's layout): median ms, and the largest logit difference between the paths;
+- step: a one-token greedy step and a 16-node tree after each of ``step_contexts`` tokens, with the runner's
+  kernels choice (auto), eager and, with ``compile``, through torch.compile (the ``compile`` setting,
+  completion/compiled.py), which is what a CUDA decode step needs to stop being launch-bound (issue 11's goal:
+  <= 8 ms a step at 8k context for this shape on an H100/H200);
 - pie: one PIE edit near the top (encode 3 tokens, move and re-rotate every later key) and its inverse;
 - complete: requests at line starts, greedy vs speculative, k = 1 and 3: ms per request, forwards, tokens/s, and
   how many suggestions #1 equal the torch greedy ones (exact arithmetic would make that all of them; bf16 GEMMs
@@ -32,6 +36,7 @@ from pathlib import Path
 import torch
 
 from completion import attention, default_model, models
+from completion.compiled import compile_forward, warm_up
 from completion.config import Settings
 from completion.document import TokenEdit
 from completion.engine import Engine
@@ -69,6 +74,10 @@ class BenchConfig:
     document_chars: int = 8192  # the completions' document: about 2.5k tokens of source
     max_tokens: int = 32
     suggestions: tuple[int, ...] = (1, 3)
+    step_contexts: tuple[int, ...] = (2048, 8192)
+    step_widths: tuple[int, ...] = (1, 16)
+    compile: bool = False  # also time the steps compiled (after the eager ones: compiling changes the model)
+    sections: tuple[str, ...] = ("verify", "pie", "complete", "step")
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
@@ -146,6 +155,29 @@ def bench_verify(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]
     return rows
 
 
+def bench_step(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -> list[dict]:
+    """Steps of each width after each context, eager then (with ``cfg.compile``) compiled, on the same model."""
+    rows = []
+    for compiled in (False, True) if cfg.compile else (False,):
+        if compiled:
+            compile_forward(loaded.model)
+            warm_up(ModelRunner(loaded), lambda what, fraction: None, 0.0, 1.0)
+        runner = ModelRunner(loaded)
+        for context in cfg.step_contexts:
+            store = runner.new_store(context + max(cfg.step_widths))
+            runner.encode(store, tokens[:context], 0)
+            for width in cfg.step_widths:
+                visible = torch.ones(width, width, dtype=torch.bool).tril()
+                positions = torch.arange(context, context + width)
+
+                def forward(width=width, visible=visible, positions=positions) -> torch.Tensor:
+                    return runner.forward(store, tokens[context: context + width], positions, context, context, visible)
+
+                rows.append({"compiled": compiled, "context": context, "width": width,
+                             "ms": round(wall_ms(forward, cfg), 3)})
+    return rows
+
+
 def bench_pie(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -> list[dict]:
     """A 3-token insertion near the top of the largest context and its deletion: every later key moves."""
     document = tokens[: max(cfg.contexts)]
@@ -205,12 +237,15 @@ def bench_complete(cfg: BenchConfig, loaded: models.LoadedModel, text: str) -> l
     return rows
 
 
+SECTIONS = {"verify": bench_verify, "pie": bench_pie, "complete": bench_complete, "step": bench_step}
+
+
 def run(cfg: BenchConfig, tokenizer) -> dict:
     """Every measurement, with the device, versions and model shape, as one JSON-ready document."""
     import transformers
 
     loaded = random_model(cfg.shape, tokenizer, cfg.device, cfg.dtype)
-    need = max(cfg.contexts) + cfg.hidden + max(cfg.widths)
+    need = max(max(cfg.contexts) + cfg.hidden + max(cfg.widths), max(cfg.step_contexts) + max(cfg.step_widths))
     text = source_text(8 * need)  # code runs ~3-4 characters per token
     tokens = tokenizer.encode(text, add_special_tokens=False)
     assert len(tokens) >= need, f"{len(tokens)} tokens of source, {need} needed"
@@ -226,20 +261,20 @@ def run(cfg: BenchConfig, tokenizer) -> dict:
                   "parameters": sum(p.numel() for p in loaded.model.parameters()),
                   "init_seconds": round(loaded.load_seconds, 2)},
         "config": {key: getattr(cfg, key) for key in ("contexts", "hidden", "widths", "warmup", "reps", "requests",
-                                                     "document_chars", "max_tokens", "suggestions")},
-        "verify": bench_verify(cfg, loaded, tokens),
-        "pie": bench_pie(cfg, loaded, tokens),
-        "complete": bench_complete(cfg, loaded, completion_text),
+                                                     "document_chars", "max_tokens", "suggestions", "step_contexts",
+                                                     "step_widths", "compile")},
+        **{section: SECTIONS[section](cfg, loaded, completion_text if section == "complete" else tokens)
+           for section in SECTIONS if section in cfg.sections},  # in SECTIONS' order: step, which compiles, last
     }
 
 
 def markdown(report: dict) -> str:
-    """The report as three tables under a line naming the device, model and versions."""
+    """The report as four tables under a line naming the device, model and versions."""
     model, versions = report["model"], report["versions"]
     lines = [f"{report['command']} — {report['device']}, {report['date']}, random {model['shape']} "
              f"({model['parameters'] / 1e9:.2f} B parameters, {model['dtype']}), "
              + ", ".join(f"{name} {version}" for name, version in versions.items())]
-    for section in ("verify", "pie", "complete"):
+    for section in (section for section in SECTIONS if section in report):
         rows = report[section]
         columns = list(rows[0])
         lines += ["", f"### {section}", "", "| " + " | ".join(columns) + " |",
@@ -280,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--out", type=Path, help="also write kernels_bench.json and kernels_bench.md here")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--compile", action="store_true", help="also time the steps through torch.compile")
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     args = parser.parse_args(argv)
     from transformers import AutoTokenizer
 
@@ -290,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     device = torch.device(args.device)
     cfg = BenchConfig(device, shape=args.shape, dtype=torch.bfloat16 if device.type == "cuda" else torch.float32,
-                      kernels=("torch", "triton") if device.type == "cuda" else ("torch",), reps=args.reps)
+                      kernels=("torch", "triton") if device.type == "cuda" else ("torch",), reps=args.reps,
+                      compile=args.compile, sections=tuple(args.sections))
     report = run(cfg, AutoTokenizer.from_pretrained(folder))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,14 @@ import random
 import pytest
 import torch
 
-from completion.budget import SpeculationBudget
+from completion.budget import SMOOTHING, SpeculationBudget
 from completion.config import Settings
-from completion.decode import Prompt, decode
+from completion.decode import Branch, Prompt, decode
 from completion.document import Document
 from completion.models import load
 from completion.runner import ModelRunner
 from completion.session import Session
+from completion.speculation import PROBE_EVERY, SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
 from completion.stops import StopRule
 from completion.vocab import Vocabulary
 
@@ -138,3 +139,26 @@ def test_cache_after_acceptance_equals_cache_after_plain_decoding(setup):
     torch.testing.assert_close(session.store.keys[:, :, length: length + kept], plain_keys, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(session.store.values[:, :, length: length + kept], plain_values, atol=1e-5,
                                rtol=1e-4)
+
+
+def test_the_superposed_pass_runs_while_its_guesses_pay_and_is_probed_otherwise():
+    value = SuperposedValue()
+    assert value.wanted(pass_ms=30.0, step_ms=20.0), "unmeasured: optimistic, so that it gets measured"
+    for _ in range(20):
+        value.record(0)  # its guesses never had #1's tokens right
+    runs = [value.wanted(pass_ms=30.0, step_ms=20.0) for _ in range(2 * PROBE_EVERY + 2)]
+    assert runs.count(True) == 2 and runs[PROBE_EVERY] and runs[2 * PROBE_EVERY + 1]
+    for _ in range(20):
+        value.record(SUPERPOSED_LENGTH - 1)  # now they are right all along
+    assert value.wanted(pass_ms=30.0, step_ms=20.0)
+    assert not value.wanted(pass_ms=30.0, step_ms=1.0), "steps so cheap that saving three cannot pay for it"
+
+
+def test_finish_counts_the_first_suggestions_tokens_its_guess_had_right():
+    value = SuperposedValue(guessed=0.0)
+    drafts = RequestDrafts(None, None, None, None, "file:///a.py", value)
+    drafts.guesses, drafts.start_at = [(7, 8, 9, 10), (5, 6, 1, 2)], 2
+    prompt = Prompt(prefix_len=1, last_token=3, last_position=1, healed=b"", context=(1, 3))
+    first = Branch(index=0, pending=b"", tokens=[5, 6, 1, 4, 4])
+    drafts.finish(first, prompt)  # 6 and 1 after the first token 5: two right, then 4 against 2
+    assert value.guessed == pytest.approx(2 * SMOOTHING)

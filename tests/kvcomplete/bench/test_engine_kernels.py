@@ -14,7 +14,8 @@ from kvcomplete.bench.engine_kernels import BenchConfig, markdown, run
 @pytest.mark.slow  # a model built and run under both kernel paths
 def test_tiny_run_measures_every_section(tokenizer):
     cfg = BenchConfig(torch.device("cpu"), shape="tiny", dtype=torch.float32, contexts=(48,), hidden=8, widths=(1, 5),
-                      warmup=0, reps=1, requests=1, document_chars=600, max_tokens=2, suggestions=(1,))
+                      warmup=0, reps=1, requests=1, document_chars=600, max_tokens=2, suggestions=(1,),
+                      step_contexts=(40,), step_widths=(1, 3))
     report = json.loads(json.dumps(run(cfg, tokenizer)))
     assert [(row["kernels"], row["width"]) for row in report["verify"]] == [
         ("torch", 1), ("triton", 1), ("torch", 5), ("triton", 5)]
@@ -26,9 +27,11 @@ def test_tiny_run_measures_every_section(tokenizer):
     assert [(row["kernels"], row["speculation"]) for row in complete] == [
         (kernels, flag) for kernels in ("torch", "triton") for flag in (False, True)]
     assert all(row["first_equals_torch_greedy"] == 1 and row["forwards"] > 0 for row in complete)
+    assert [(row["compiled"], row["width"]) for row in report["step"]] == [(False, 1), (False, 3)]
+    assert all(row["ms"] > 0 and row["context"] == 40 for row in report["step"])
     assert report["model"]["num_hidden_layers"] == 2 and report["model"]["vocab_size"] == len(tokenizer)
     table = markdown(report)
-    assert "### verify" in table and "### pie" in table and "| triton | 1 | True |" in table
+    assert "### verify" in table and "### pie" in table and "### step" in table and "| triton | 1 | True |" in table
 
 
 def test_missing_tokenizer_is_reported(tmp_path, capsys):
