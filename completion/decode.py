@@ -7,7 +7,7 @@ The prompt's last token is run once more into scratch to get the next-token dist
 greedy tokens that add no new text yet (healed bytes, indentation: completion/alternatives.py) are decoded
 first, into scratch all branches share; then the greedy token and the best tokens whose new text is distinct
 start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
-unfinished branch's newest token as a root with its drafts below, runs one forward over it, and accepts
+unfinished branch's newest token as a root, with suggestion #1's drafts below its root, runs one forward over it, and accepts
 per branch the longest path whose every token is the model's own choice (argmax, or the healing-constrained
 argmax) plus the bonus token after it. Accepted nodes' K/V are compacted into the branch's scratch; the
 rest is dropped. Once suggestion #1 is done, the alternatives no longer decide how many steps there are:
@@ -251,7 +251,10 @@ class Decoding:
         """One forward over the tree of every unfinished branch's newest token and its drafts."""
         active = [b for b in self.branches if not b.done]
         drafting, budget, prompt = self.drafting, self.budget, self.prompt
-        drafts = [drafting.propose(b, prompt) if drafting is not None and not b.pending else [] for b in active]
+        # Drafts for suggestion #1 only: its length sets the number of steps (the alternatives end soon after
+        # it); the alternatives' drafts made trees 3x wider without saving a step (bench speculation, k = 4).
+        drafts = [drafting.propose(b, prompt) if drafting is not None and b.index == 0 and not b.pending else []
+                  for b in active]
         size = budget.tree_size(len(active)) if budget is not None else len(active)
         tree = build_tree([(b.index, b.tokens[-1]) for b in active], drafts, max(size, len(active)))
         by_index = {b.index: b for b in active}
