@@ -1,5 +1,6 @@
-"""Where one request's drafts come from: CopySpec for every branch at every step, and one Superposed
-Decoding pass at the start that gives each of the k suggestions a continuation guess.
+"""Where one request's drafts come from: CopySpec at every step, and one Superposed Decoding pass at the
+start that guesses a continuation of each of the k most likely first tokens. The decoding asks for drafts
+for suggestion #1 only (completion/decode.py), which takes the guess from its first token.
 
 Implements ``decode.Drafting``. The engine owns the long-lived parts (the CopySpec sources, the n-gram
 tables, the SuperposedValue); this object lives for one request.
