@@ -53,13 +53,13 @@ def plot_edits(result: dict, axes_of) -> None:
 
 
 def plot_speculation(result: dict, axes_of) -> None:
-    rows = result["rows"]
-    ks, modes = _unique(rows, "k"), _unique(rows, "mode")
-    figure, axes = axes_of(1, 2, (11, 4))
-    _grouped_bars(axes[0], ks, modes, _lookup(rows, "k", "mode", "ms_per_request"), "ms per request")
-    _grouped_bars(axes[1], ks, modes, _lookup(rows, "k", "mode", "tokens_per_s"), "tokens/s (all suggestions)")
+    rows = [{**row, "group": f"{row.get('cases', 'next line')}, k={row['k']}"} for row in result["rows"]]
+    groups, modes = _unique(rows, "group"), _unique(rows, "mode")
+    figure, axes = axes_of(1, 2, (13, 4))
+    _grouped_bars(axes[0], groups, modes, _lookup(rows, "group", "mode", "ms_per_request"), "ms per request")
+    _grouped_bars(axes[1], groups, modes, _lookup(rows, "group", "mode", "tokens_per_s"), "tokens/s (all suggestions)")
     for axis in axes:
-        axis.set_xlabel("k (suggestions)")
+        axis.set_xlabel("cases, k (suggestions)")
     axes[0].legend(title="drafters")
     figure.suptitle("Speculative decoding vs plain greedy")
 
