@@ -13,7 +13,7 @@ from completion import attention, default_model
 from completion.compiled import compile_forward, resolve_compile, warm_up
 from completion.config import Settings
 from completion.layout import FimTokens
-from completion.precision import NOT_FOUR_BIT, PrecisionError, resolve
+from completion.precision import NOT_FOUR_BIT, Precision, PrecisionError, resolve
 from completion.weights import all_four_bit, quantize
 
 # Rotary variants whose frequencies do not depend on the sequence length: keys can be re-rotated.
@@ -48,7 +48,7 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     dtype_reason: str = "set"  # why this dtype (completion/precision.py): shown by `kvcomplete info`
-    weights: str = "dense"  # the linear layers' formats (completion/weights.py), e.g. "int4 x210, int8 x1"
+    weights: str = "dense"  # the linear layers' formats (completion/weights.py), e.g. "int4 x210"
     weights_reason: str = "set"
     compiled: bool = False  # the forward runs through torch.compile (completion/compiled.py)
     compile_reason: str = "set"
@@ -215,12 +215,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load {name}: {error}") from None
     model.to(device).eval().requires_grad_(False)
-    weights, weights_reason = "dense", precision.weights_reason
-    if precision.only_if_lossless and not all_four_bit(model):
-        weights_reason = NOT_FOUR_BIT
-    elif precision.weights != "dense":
-        report(f"{name}: low-bit weights ({precision.weights})", 0.9)
-        weights = ", ".join(f"{kind} x{count}" for kind, count in sorted(quantize(model, precision.weights).items()))
+    weights, weights_reason = _apply_weights(model, precision, lambda: report(f"{name}: low-bit weights", 0.9))
     loaded = LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
                          device=device, dtype=precision.dtype, load_seconds=0.0, dtype_reason=precision.dtype_reason,
                          weights=weights, weights_reason=weights_reason, compiled=compiled,
@@ -230,6 +225,17 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     report(f"{name} loaded", 1.0)
     loaded.load_seconds = time.perf_counter() - started
     return loaded
+
+
+def _apply_weights(model, precision: Precision, reporting: Callable[[], None]) -> tuple[str, str]:
+    """Swap the linear layers to ``precision``'s low-bit format, if any: (the layers' formats, why)."""
+    if precision.only_if_lossless and not all_four_bit(model):
+        return "dense", NOT_FOUR_BIT
+    if precision.weights == "dense":
+        return "dense", precision.weights_reason
+    reporting()
+    counts = quantize(model, precision.weights)
+    return ", ".join(f"{kind} x{count}" for kind, count in sorted(counts.items())), precision.weights_reason
 
 
 def _compile(loaded: LoadedModel, kernels: str, report: Progress) -> None:
