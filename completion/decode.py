@@ -6,15 +6,17 @@ work can carry the same decoding on later (same branches, same scratch).
 The prompt's last token is run once more into scratch to get the next-token distribution. With k > 1 the
 greedy tokens that add no new text yet (healed bytes, indentation: completion/alternatives.py) are decoded
 first, into scratch all branches share; then the greedy token and the best tokens whose new text is distinct
-start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every
-unfinished branch's newest token as a root, with suggestion #1's drafts below its root, runs one forward over it, and accepts
-per branch the longest path whose every token is the model's own choice (argmax, or the healing-constrained
-argmax) plus the bonus token after it. Accepted nodes' K/V are compacted into the branch's scratch; the
-rest is dropped. Once suggestion #1 is done, the alternatives no longer decide how many steps there are:
-each ends at the end of the line it is on, or ALTERNATIVE_STEPS steps later as it stands (with k = 4 the
-slowest alternative used to set the request's length: 2.4x the time of k = 1). Branch #1 is therefore exactly plain greedy decoding whatever the drafts; without drafts
-the tree is just the roots and this is plain batched greedy decoding. Nothing is committed: the store's
-length is unchanged (scratch stays scratch).
+start k branches (suggestion #1 is the greedy one). Each step then builds one tree holding every unfinished
+branch's newest token as a root, with suggestion #1's drafts below its root, runs one forward over it, and
+accepts per branch the longest path whose every token is the model's own choice (argmax, or the
+healing-constrained argmax) plus the bonus token after it. Accepted nodes' K/V are compacted into the
+branch's scratch; the rest is dropped. Branch #1 is therefore exactly plain greedy decoding whatever the
+drafts; without drafts the tree is just the roots and this is plain batched greedy decoding. Nothing is
+committed: the store's length is unchanged (scratch stays scratch).
+
+Once suggestion #1 is done, the alternatives no longer decide how many steps there are: each ends at the end
+of the line it is on, or ALTERNATIVE_STEPS steps later as it stands (with k = 4 the slowest alternative used
+to set the request's length: 2.4x the time of k = 1).
 """
 
 from __future__ import annotations

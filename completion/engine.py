@@ -191,7 +191,9 @@ class Engine:
         continuation = doc.continuation
         if continuation is not None and (continuation.before, continuation.after, continuation.k) == (before, after, k):
             self.statistics.count("continued")
-            return self._decode(doc, continuation.decoding, started, {}, cancelled, budget_ms)
+            # its budget was spent where it started (a request, or the prefetch after an accept): with a
+            # budget, answer with what it has once #1 has text; background work goes on with it
+            return self._decode(doc, continuation.decoding, started, {}, cancelled, started if budget_ms else None)
         if doc.shown is not None and (rest := doc.shown.continued(before, after)):
             self.statistics.time("firstAnswer", _ms_since(started))
             return Completion(rest[:k], {"type_along": _ms_since(started), "total": _ms_since(started)})
@@ -200,13 +202,15 @@ class Engine:
         self.statistics.time("cacheUpdate", timings["cache_update"])
         decoding = self._start_decoding(doc, target, offset, k, max_tokens, cancelled)
         doc.continuation = Continuation(decoding, before, after, k, started)
-        return self._decode(doc, decoding, started, timings, cancelled, budget_ms)
+        deadline = started + budget_ms / 1000 if budget_ms else None
+        return self._decode(doc, decoding, started, timings, cancelled, deadline)
 
     def _decode(self, doc: OpenDocument, decoding: Decoding, started: float, timings: dict[str, float],
-                cancelled: Callable[[], bool], budget_ms: float) -> Completion:
-        """Run ``decoding`` to its end or the latency budget, and answer with where it got to."""
+                cancelled: Callable[[], bool], deadline: float | None) -> Completion:
+        """Run ``decoding`` to its end or, once #1 has text, the ``deadline`` (perf_counter seconds; None:
+        none), and answer with where it got to."""
         decode_started = time.perf_counter()
-        deadline = started + budget_ms / 1000 if budget_ms else float("inf")
+        deadline = float("inf") if deadline is None else deadline
         decoding.run(cancelled, until=lambda: time.perf_counter() >= deadline and bool(decoding.branches[0].text))
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)

@@ -19,7 +19,8 @@ from completion.engine import Engine
 from completion.weights import four_bit_levels, linear_layers
 from tests.tiny_models import save_tiny_model
 
-SOURCE = "def area(radius):\n    return 3.14 * radius ** 2\n\n\ndef circumference(radius):\n    return 2 * 3.14 * radius\n"
+SOURCE = ("def area(radius):\n    return 3.14 * radius ** 2\n\n\n"
+          "def circumference(radius):\n    return 2 * 3.14 * radius\n")
 LAYERS = {"llama": 14, "phi": 12}  # linear layers but the LM head: 7 and 6 a layer, 2 layers
 SHARPEN = 50.0  # times the LM head's (tied: also the embeddings') random weights
 

@@ -140,6 +140,24 @@ def test_an_answer_at_the_latency_budget_is_a_prefix_that_grows_into_the_unbudge
     assert "type_along" in again.timings_ms
 
 
+def test_a_request_resuming_a_decoding_answers_with_what_it_has(tiny_model_dir):
+    """Its budget was spent where the decoding started: asked again at the same place (after a
+    suggestionsChanged, or after the prefetch that follows an accept), it answers without a forward, and
+    background work goes on with it."""
+    engine = engine_for(tiny_model_dir, max_tokens=24, suggestions=2)
+    text = LONG[:3000] + "def g(a, b):\n    "
+    engine.open(URI, text)
+    first = engine.complete(URI, len(text), budget_ms=0.001)
+    engine.background_step()  # one more step of it
+    computed = engine.runner.tokens_encoded  # every forward's tokens, decoding's included
+    again = engine.complete(URI, len(text), budget_ms=300)
+    assert again.partial and engine.stats()["continued"] == 1
+    assert len(again.suggestions[0].text) >= len(first.suggestions[0].text)
+    assert engine.runner.tokens_encoded == computed, "no forward on the request's path"
+    settle(engine)
+    assert not engine.complete(URI, len(text), budget_ms=300).partial
+
+
 def test_prefetch_after_an_accept_answers_the_next_request_without_a_forward(tiny_model_dir):
     engine = engine_for(tiny_model_dir, max_tokens=6)
     text = LONG[:2000]
