@@ -10,7 +10,7 @@ save steps only where suggestion #1 takes them: #1's length sets the number of s
 soon after it, completion/decode.py), and each of its tokens a guess had right saves at most one tree step.
 On a CPU, on standard-library code, that did not pay (bench speculation, k = 4: 17 of 118 guessed tokens
 accepted, requests 0.86x plain's speed), while on repetitive code it can. So SuperposedValue keeps the
-moving average of #1's tokens its guess had right, and the pass runs while that many tree steps cost at
+moving average of #1's tokens its guess had right, and the pass runs while that many k-root steps cost at
 least the pass, otherwise once every PROBE_EVERY requests, to notice when the code starts to suit it.
 """
 

@@ -90,17 +90,26 @@ def four_bit_levels(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
 
 def is_four_bit(linear: nn.Linear) -> bool:
     """Whether the layer's weights are 4-bit already (up to their dtype's rounding): int4 is then lossless."""
-    whole_groups = linear.in_features % INT4_GROUP == 0
-    return whole_groups and float(four_bit_levels(linear.weight)[3].max()) <= FOUR_BIT_TOLERANCE
+    return _lossless_levels(linear) is not None
+
+
+def _lossless_levels(linear: nn.Linear) -> tuple[torch.Tensor, ...] | None:
+    """The layer's four_bit_levels where they hold its weights (it is 4-bit already), else None."""
+    if linear.in_features % INT4_GROUP:
+        return None
+    levels = four_bit_levels(linear.weight)
+    return levels if float(levels[3].max()) <= FOUR_BIT_TOLERANCE else None
 
 
 class Int4Linear(LowBitLinear):
     """Groups of INT4_GROUP inputs, each with its min and max as the ends of 16 levels (as Q4_1 does)."""
 
-    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int4"]) -> None:
+    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int4"],
+                 levels: tuple[torch.Tensor, ...] | None = None) -> None:
+        """``levels``: the weight's four_bit_levels, when the caller has them already."""
         super().__init__(linear, max_rows)
         out_features, in_features = linear.weight.shape
-        q, scale, low, _ = four_bit_levels(linear.weight)
+        q, scale, low, _ = levels or four_bit_levels(linear.weight)
         self.packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.view(out_features, in_features),
                                                                           INT4_INNER_K_TILES)
         # [groups, out, 2]: scale and zero, with w = (q - 8) * scale + zero
@@ -111,9 +120,6 @@ class Int4Linear(LowBitLinear):
 
     def low_bit(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.aten._weight_int4pack_mm_for_cpu(x, self.packed, INT4_GROUP, self.scales_and_zeros)
-
-
-FORMATS = {"int8": Int8Linear, "int4": Int4Linear}
 
 
 def linear_layers(model: nn.Module) -> list[tuple[nn.Module, str, nn.Linear]]:
@@ -134,7 +140,8 @@ def quantize(model: nn.Module, fmt: str) -> dict[str, int]:
     lossless, else int8), in place; how many of each format it holds now."""
     counts: dict[str, int] = {}
     for parent, name, child in linear_layers(model):
-        kind = "int4" if fmt == "int4" and is_four_bit(child) else "int8"
-        setattr(parent, name, FORMATS[kind](child))
+        levels = _lossless_levels(child) if fmt == "int4" else None
+        kind, layer = ("int8", Int8Linear(child)) if levels is None else ("int4", Int4Linear(child, levels=levels))
+        setattr(parent, name, layer)
         counts[kind] = counts.get(kind, 0) + 1
     return counts
