@@ -8,10 +8,10 @@ from dataclasses import dataclass
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 LOG_LEVELS = ("error", "warning", "info", "debug")
-KERNELS = ("auto", "triton", "torch")  # see completion/runner.py
-WEIGHTS = ("auto", "bf16", "int8", "int4", "fp32")  # see completion/precision.py and completion/weights.py
-FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/layout.py
-COMPILE = ("auto", "on", "off")  # torch.compile of the forward, see completion/compiled.py
+KERNELS = ("auto", "triton", "torch")  # see completion/model/runner.py
+WEIGHTS = ("auto", "bf16", "int8", "int4", "fp32")  # see completion/model/precision.py and completion/model/weights.py
+FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/prompt/layout.py
+COMPILE = ("auto", "on", "off")  # torch.compile of the forward, see completion/model/compiled.py
 # The settings that name the model itself: changing one loads another model; the others apply in place.
 RELOAD_FIELDS = ("model", "device", "dtype", "weights", "compile")
 
@@ -47,7 +47,7 @@ class Settings:
 
     model: str | None = None  # folder, HF-cache id or .gguf; None = the embedded default model
     device: str = "auto"  # auto = cuda when available
-    dtype: str = "auto"  # auto = bfloat16 on GPU and native-bf16 CPUs, else float32 (completion/precision.py)
+    dtype: str = "auto"  # auto = bfloat16 on GPU and native-bf16 CPUs, else float32 (completion/model/precision.py)
     suggestions: int = 3  # k: how many suggestions a request returns
     max_tokens: int = 48  # generated tokens per suggestion, at most
     speculation: bool = True  # drafts + tree verification (exact either way)

@@ -11,13 +11,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from completion.document import Document, TextChange
-from completion.vocab import Vocabulary
-from completion.window import Window
+from kvcomplete.completion.text.document import Document, TextChange
+from kvcomplete.completion.text.vocab import Vocabulary
+from kvcomplete.completion.cache.window import Window
 
 if TYPE_CHECKING:
-    from completion.decode import Decoding
-    from completion.session import Session
+    from kvcomplete.completion.decoding.decoding import Decoding
+    from kvcomplete.completion.cache.session import Session
 
 
 class UnknownDocument(KeyError):
@@ -32,7 +32,7 @@ class Suggestion:
     text: str  # inserted at the cursor
     logprob: float
     tokens: int = 0  # how many it took
-    split_logprob: float = 0.0  # of the token where it left suggestion #1 (completion/alternatives.py)
+    split_logprob: float = 0.0  # of the token where it left suggestion #1 (completion/decoding/alternatives.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,28 +14,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from completion import models
-from completion.alternatives import shown
-from completion.budget import SpeculationBudget
-from completion.config import Settings
-from completion.context import Current, select_context
-from completion.decode import Cancelled, Decoding, Prompt
-from completion.document import TextChange
-from completion.documents import Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument
-from completion.drafts.copyspec import CopySpec
-from completion.drafts.ngram import NGramModel
-from completion.drafts.superposed import SuperposedDrafter
-from completion.layout import FimTokens, Layout, choose_layout
-from completion.models import ModelError
-from completion.prompt import PromptBuilder, Target
-from completion.runner import ModelRunner
-from completion.session import EditMode, Session
-from completion.speculation import SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
-from completion.stats import EngineStats
-from completion.stops import StopRule
-from completion.syntax import context_at, language_of
-from completion.vocab import Vocabulary
-from completion.window import Window, WindowPolicy
+from kvcomplete.completion.model import loading
+from kvcomplete.completion.decoding.alternatives import shown
+from kvcomplete.completion.drafts.budget import SpeculationBudget
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.prompt.context import Current, select_context
+from kvcomplete.completion.decoding.decoding import Cancelled, Decoding, Prompt
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.documents import Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument
+from kvcomplete.completion.drafts.copyspec import CopySpec
+from kvcomplete.completion.drafts.ngram import NGramModel
+from kvcomplete.completion.drafts.superposed import SuperposedDrafter
+from kvcomplete.completion.prompt.layout import Layout, choose_layout
+from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, fim_tokens
+from kvcomplete.completion.prompt.builder import PromptBuilder, Target
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.drafts.speculation import SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
+from kvcomplete.completion.stats import EngineStats
+from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.text.syntax import context_at, language_of
+from kvcomplete.completion.text.vocab import Vocabulary
+from kvcomplete.completion.cache.window import Window, WindowPolicy
 
 DRAFTERS = ("copy", "superposed")
 SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
@@ -56,14 +56,14 @@ class Completion:
 
 
 class Engine:
-    def __init__(self, settings: Settings, progress: models.Progress | None = None,
-                 loaded: models.LoadedModel | None = None, drafters: Iterable[str] = DRAFTERS) -> None:
+    def __init__(self, settings: Settings, progress: Progress | None = None,
+                 loaded: LoadedModel | None = None, drafters: Iterable[str] = DRAFTERS) -> None:
         """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in. ``drafters``:
         which of DRAFTERS speculation uses (benchmarks compare subsets; users want them all)."""
         self.settings = settings
         self.workspace: tuple[list[Path], Callable[[], Iterable[Path]]] | None = None
-        loaded = loaded or models.load(settings, progress)
-        fim = models.fim_tokens(loaded.tokenizer)
+        loaded = loaded or loading.load(settings, progress)
+        fim = fim_tokens(loaded.tokenizer)
         self.layout = _layout(settings, fim, loaded)
         self._adopt(loaded, fim, settings)
         self.copyspec = CopySpec()
@@ -79,7 +79,7 @@ class Engine:
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
 
-    def _adopt(self, loaded: models.LoadedModel, fim: FimTokens | None, settings: Settings) -> None:
+    def _adopt(self, loaded: LoadedModel, fim: FimTokens | None, settings: Settings) -> None:
         """Use ``loaded``: its runner and vocabulary, and what is looked up once per model rather than per
         request (FIM token ids, the facts of ``info`` that ``kvcomplete/stats`` reports)."""
         self.loaded, self.fim = loaded, fim
@@ -399,8 +399,8 @@ class Engine:
     def reconfigure(self, settings: Settings) -> None:
         """Apply new settings; the model is reloaded only when one of config.RELOAD_FIELDS changed."""
         reload = settings.reloads_model(self.settings)
-        loaded = models.load(settings) if reload else self.loaded
-        fim = models.fim_tokens(loaded.tokenizer) if reload else self.fim
+        loaded = loading.load(settings) if reload else self.loaded
+        fim = fim_tokens(loaded.tokenizer) if reload else self.fim
         layout = _layout(settings, fim, loaded)  # may refuse the settings: nothing has changed yet
         if not reload:
             self.runner.use_kernels(settings.kernels)
@@ -447,7 +447,7 @@ def _typed_since(continuation: Continuation, doc: OpenDocument) -> str | None:
     return typed if not typed or any(s.text.startswith(typed) for s in shown) else None
 
 
-def _layout(settings: Settings, fim: FimTokens | None, loaded: models.LoadedModel) -> Layout:
+def _layout(settings: Settings, fim: FimTokens | None, loaded: LoadedModel) -> Layout:
     try:
         return choose_layout(settings.fim_layout, fim, loaded.model.config.model_type)
     except ValueError as error:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from lsp_server.stats import percentile
+from kvcomplete.lsp_server.stats import percentile
 
 PAUSE_S = 0.5  # a typing pause long enough that the user may look for ghost text
 

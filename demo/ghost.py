@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from demo.actions import is_word
+from kvcomplete.demo.actions import is_word
 
 MIN_ACCEPT = 3  # characters: a shorter match is faster to type than to check
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from completion.config import Settings
-from demo.actions import Pacing
-from demo.figures import finals_of
-from demo.replay import Observer, Timing
-from demo.scripts import latency_trace
-from demo.session import SessionResult, replay_session
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.actions import Pacing
+from kvcomplete.demo.figures import finals_of
+from kvcomplete.demo.replay import Observer, Timing
+from kvcomplete.demo.scripts import latency_trace
+from kvcomplete.demo.session import SessionResult, replay_session
 
 TYPING_STEP = 2  # the trace's first step opens the file (a full encode); latency is measured on the typing
 # What the demo's closing comparison shows (the benchmark shows every flat figure).

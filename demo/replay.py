@@ -23,11 +23,11 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from demo.actions import (Accept, DeleteLine, MoveTo, Pacing, Pause, Step, Type, Wait, anchor_offset, line_span,
+from kvcomplete.demo.actions import (Accept, DeleteLine, MoveTo, Pacing, Pause, Step, Type, Wait, anchor_offset, line_span,
                           next_key)
-from demo.figures import Input, Request, figures, percentiles
-from demo.ghost import Answers, Ghost, matching_part
-from demo.lsp_client import Editor, items_of
+from kvcomplete.demo.figures import Input, Request, figures, percentiles
+from kvcomplete.demo.ghost import Answers, Ghost, matching_part
+from kvcomplete.demo.lsp_client import Editor, items_of
 
 REQUEST_CANCELLED = types.LSPErrorCodes.RequestCancelled.value
 # Engine counters whose change between two answers says what the cache and the drafters did.

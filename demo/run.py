@@ -23,16 +23,16 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from completion import default_model
-from completion.config import Settings
-from demo.actions import Pacing
-from demo.figures import finals_of
-from demo.latency import COMPARED, Silent, flat_figures, side_by_side
-from demo.replay import Timing
-from demo.scripts import DEMO, EXAMPLE
-from demo.server import ServerError
-from demo.session import SessionResult, replay_session
-from demo.view import LiveView, PlainView
+from kvcomplete.completion.model import default_model
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.actions import Pacing
+from kvcomplete.demo.figures import finals_of
+from kvcomplete.demo.latency import COMPARED, Silent, flat_figures, side_by_side
+from kvcomplete.demo.replay import Timing
+from kvcomplete.demo.scripts import DEMO, EXAMPLE
+from kvcomplete.demo.server import ServerError
+from kvcomplete.demo.session import SessionResult, replay_session
+from kvcomplete.demo.view import LiveView, PlainView
 
 
 def title(settings: Settings) -> str:

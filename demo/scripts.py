@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.actions import END, Accept, DeleteLine, MoveTo, Pause, Step, Type, Wait
+from kvcomplete.demo.actions import END, Accept, DeleteLine, MoveTo, Pause, Step, Type, Wait
 
 EXAMPLE = Path(__file__).parent / "examples" / "geometry.py"
 LINE_PAUSE_S = 1.0  # the latency trace's typist stops this long at the end of each line

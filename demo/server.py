@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import AsyncIterator
 
-from completion.config import LSP_KEYS, Settings
-from demo.lsp_client import LspClient
+from kvcomplete.completion.config import LSP_KEYS, Settings
+from kvcomplete.demo.lsp_client import LspClient
 
 # Only the command line may allow pickled checkpoints (the server refuses it over LSP).
 COMMAND_LINE_ONLY = {"allowPickle"}
@@ -17,9 +18,15 @@ class ServerError(RuntimeError):
     """The server could not load the model or stopped; the message carries what it said."""
 
 
+def console_script() -> str:
+    """The ``kvcomplete`` console script of this interpreter's venv (so the demo runs from any venv). Never
+    ``python -m``: that puts the working directory on sys.path, and in a checkout its folders shadow packages."""
+    return str(Path(sys.executable).with_name("kvcomplete"))
+
+
 def serve_command(settings: Settings) -> list[str]:
-    """The command line of ``kvcomplete serve`` with this interpreter (so the demo runs from any venv)."""
-    return [sys.executable, "-m", "kvcomplete.cli", "serve", *(["--allow-pickle"] if settings.allow_pickle else [])]
+    """The command line of ``kvcomplete serve``, as an editor runs it."""
+    return [console_script(), "serve", *(["--allow-pickle"] if settings.allow_pickle else [])]
 
 
 def initialization_options(settings: Settings) -> dict:

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from completion.config import Settings
-from demo.actions import Pacing, Step
-from demo.lsp_client import Editor
-from demo.replay import Observer, Replay, Timing
-from demo.server import served, wait_for_model
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.actions import Pacing, Step
+from kvcomplete.demo.lsp_client import Editor
+from kvcomplete.demo.replay import Observer, Replay, Timing
+from kvcomplete.demo.server import served, wait_for_model
 
 
 @dataclass(slots=True)

@@ -17,10 +17,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from demo.figures import PAUSE_S
+from kvcomplete.demo.figures import PAUSE_S
 
 if TYPE_CHECKING:
-    from demo.replay import Replay, Request
+    from kvcomplete.demo.replay import Replay, Request
 
 WINDOW_LINES = 13  # lines of the file shown around the cursor
 RECENT_REQUESTS = 7

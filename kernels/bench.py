@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
-from kernels.rope_shift import rope_shift, rope_shift_reference
-from kernels.tree_attention import tree_attention, tree_attention_mask, tree_attention_reference
+from kvcomplete.kernels.rope_shift import rope_shift, rope_shift_reference
+from kvcomplete.kernels.tree_attention import tree_attention, tree_attention_mask, tree_attention_reference
 
 # Peak HBM bandwidth in TB/s by a piece of torch.cuda.get_device_name(), first match wins (PCIe before SXM).
 PEAK_HBM_TB_S = [

@@ -9,7 +9,8 @@
 #
 # With the device tool: run(command="bash kernels/gpu_check.sh", carry=[".gpu"]). It uses that machine's python3
 # (PYTHON=... to change) and its torch and triton, with this checkout on PYTHONPATH, and the packed transformers (the
-# version the project is developed against) unpacked into a temporary folder; nothing is installed system-wide.
+# version the project is developed against) unpacked into a temporary folder, beside a tree of links that lays this
+# checkout out as the installed kvcomplete namespace (pyproject.toml's package-dir); nothing is installed system-wide.
 # STEPS="tests bench engine compiled" (the default) picks steps, to split the check across calls if one nears its time
 # limit; compiled times a decode step eager vs torch.compile (the compile setting) at 2k and 8k context.
 # Every step runs even when an earlier one fails; each writes its log to OUTDIR; the exit code counts failed steps.
@@ -17,7 +18,7 @@ set -u -o pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = pack ]; then
-    folder=$(.venv/bin/python -c 'from completion.default_model import default_model_dir; print(default_model_dir())')
+    folder=$(.venv/bin/python -c 'from kvcomplete.completion.model.default_model import default_model_dir; print(default_model_dir())')
     mkdir -p .gpu/tokenizer
     cp "$folder/tokenizer.json" "$folder/tokenizer_config.json" .gpu/tokenizer/
     version=$(.venv/bin/python -c 'import transformers; print(transformers.__version__)')
@@ -35,7 +36,13 @@ trap 'rm -rf "$site"' EXIT
 if ls .gpu/wheels/*.whl >/dev/null 2>&1; then
     "$py" -m pip install --quiet --no-index --no-deps --no-compile --target "$site" .gpu/wheels/*.whl || exit
 fi
-export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# kvcomplete as installed: kvcomplete/ with completion/, kernels/, lsp_server/ and demo/ inside it (as links).
+mkdir "$site/kvcomplete"
+ln -s "$PWD"/kvcomplete/* "$site/kvcomplete/"
+for folder in completion kernels lsp_server demo; do ln -s "$PWD/$folder" "$site/kvcomplete/$folder"; done
+# PYTHONSAFEPATH: `python -m` must not put the checkout on sys.path, where kernels/ would shadow PyPI's kernels.
+export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
 failed=0
 
 step() {  # step NAME COMMAND...: run, log to OUTDIR/NAME.log, report status and time
@@ -61,9 +68,9 @@ cat "$out/env.log"
 
 for name in ${STEPS:-tests bench engine compiled}; do
     case $name in
-        tests) step tests "$py" -m pytest -q -p no:cacheprovider -rs tests/kernels tests/completion/test_attention.py \
-            tests/completion/test_runner.py ;;
-        bench) step bench sh -c "'$py' -m kernels.bench --json >'$out/bench_kernels.json'" ;;
+        tests) step tests "$py" -m pytest -q -p no:cacheprovider -rs tests/kernels tests/completion/model/test_attention.py \
+            tests/completion/model/test_runner.py ;;
+        bench) step bench sh -c "'$py' -m kvcomplete.kernels.bench --json >'$out/bench_kernels.json'" ;;
         engine) step engine "$py" -m kvcomplete.bench.engine_kernels --out "$out" --sections verify pie complete ;;
         compiled) step compiled "$py" -m kvcomplete.bench.engine_kernels --out "$out/compiled" --sections step \
             --compile ;;

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from kernels._triton import jit, sm_count, tl, use_triton
+from kvcomplete.kernels._triton import jit, sm_count, tl, use_triton
 
 _BLOCK_N = 32  # tokens per program: cos/sin tile of 32 x rotary_dim/2 fp32 stays in registers
 _MAX_LEADING = 3  # leading dims after merging those that memory lets merge

@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kernels._triton import autotune, dot_in_fp32, jit, sm_count, tl, use_triton
+from kvcomplete.kernels._triton import autotune, dot_in_fp32, jit, sm_count, tl, use_triton
 
 LOG2E = 1.4426950408889634
 MAX_HEAD_DIM = 256  # the Triton path's largest head dim (a [BLOCK_M, D] fp32 accumulator lives in registers)

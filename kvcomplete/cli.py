@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from completion import config
-from completion.offline import stay_offline
+from kvcomplete.completion import config
+from kvcomplete.completion.model.offline import stay_offline
+from kvcomplete.completion.model.spec import ModelError
 from kvcomplete import __version__
 
 
@@ -37,7 +38,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace, **extra):
-    from completion.config import Settings
+    from kvcomplete.completion.config import Settings
 
     return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
                     pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, weights=args.weights,
@@ -50,7 +51,7 @@ def _progress(message: str, fraction: float | None) -> None:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from completion import default_model
+    from kvcomplete.completion.model import default_model
 
     folder = default_model.install(log=lambda message: print(f"kvcomplete: {message}", file=sys.stderr))
     print(folder)
@@ -58,9 +59,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from completion import models
+    from kvcomplete.completion.model import loading
 
-    info = models.load(_settings(args), None if args.json else _progress).info()
+    info = loading.load(_settings(args), None if args.json else _progress).info()
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -101,8 +102,8 @@ def offset_of(text: str, line: int, column: int) -> int:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from completion.engine import Engine
-    from completion.workspace import enclosing_git_root, index_now
+    from kvcomplete.completion.engine import Engine
+    from kvcomplete.completion.prompt.workspace import enclosing_git_root, index_now
 
     path, line, column = parse_location(args.location)
     text = read_source(path)
@@ -140,7 +141,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from lsp_server.server import run
+    from kvcomplete.lsp_server.server import run
 
     code = run(_settings(args), tcp=args.tcp)
     sys.stderr.flush()
@@ -148,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from demo.run import main as demo_main
+    from kvcomplete.demo.run import main as demo_main
 
     return demo_main(_settings(args, max_tokens=args.max_tokens, suggestions=args.k), pace=args.pace,
                      compare_budgets=args.compare)
@@ -156,7 +157,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.suite == "kernels":
-        from kernels.bench import main as bench_kernels
+        from kvcomplete.kernels.bench import main as bench_kernels
 
         return bench_kernels(["--json"] if args.json else [])
     if args.suite == "step":
@@ -244,10 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _for_the_user(error: Exception) -> bool:
-    """Whether ``error``'s message is written for the user. ModelError is looked up, not imported: its module
-    imports torch (seconds, twice that under load), which demo, serve and setup do not need in this process."""
-    models = sys.modules.get("completion.models")
-    return isinstance(error, (UserError, ValueError)) or (models is not None and isinstance(error, models.ModelError))
+    """Whether ``error``'s message is written for the user (and a traceback would only hide it)."""
+    return isinstance(error, (UserError, ValueError, ModelError))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from itertools import accumulate
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from completion.document import TextChange  # completion.engine's TextChange, without torch
+from kvcomplete.completion.text.document import TextChange  # completion.engine's TextChange, without torch
 
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from completion.alternatives import distinct
-from lsp_server.documents import Cursor
+from kvcomplete.completion.decoding.alternatives import distinct
+from kvcomplete.lsp_server.documents import Cursor
 
 if TYPE_CHECKING:
-    from completion.engine import Completion
+    from kvcomplete.completion.engine import Completion
 
 _WORD_BEFORE = re.compile(r"\w*\Z")
 LABEL_CHARS = 60
@@ -20,7 +20,7 @@ LABEL_CHARS = 60
 
 def distinct_texts(completion: Completion, k: int) -> list[str]:
     """The suggestions' texts, best first, at most ``k``: none blank, none equal to or a prefix of an earlier
-    one up to whitespace (completion/alternatives.py)."""
+    one up to whitespace (completion/decoding/alternatives.py)."""
     texts = [suggestion.text for suggestion in completion.suggestions]
     return [texts[index] for index in distinct(texts, k)]
 

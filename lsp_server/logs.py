@@ -13,7 +13,7 @@ import sys
 from lsprotocol import types
 
 LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
-OWN_LOGGERS = ("lsp_server", "completion", "kernels", "kvcomplete")
+OWN_LOGGERS = ("kvcomplete",)  # every module logs under its dotted name in the one namespace
 
 
 def configure(level: str) -> None:

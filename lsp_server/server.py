@@ -19,22 +19,22 @@ from pygls.exceptions import FeatureRequestError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.workspace.position_codec import PositionCodec
 
-from completion.config import Settings
-from lsp_server import logs
-from lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, Tickets
-from lsp_server.documents import Cursor, Documents, PositionError
-from lsp_server.items import completion_list, inline_items
-from lsp_server.progress import LoadProgress
-from lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
-from lsp_server.protocol import KvCompleteProtocol
-from lsp_server.settings import SECTION, apply_options, options_in
-from lsp_server.stats import ServerStats
-from lsp_server.transport import loopback_address, serve_stdio, serve_tcp
-from lsp_server.worker import EngineWorker
-from lsp_server.workspace import WorkspaceFeeder, folders_of
+from kvcomplete.completion.config import Settings
+from kvcomplete.lsp_server import logs
+from kvcomplete.lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, Tickets
+from kvcomplete.lsp_server.documents import Cursor, Documents, PositionError
+from kvcomplete.lsp_server.items import completion_list, inline_items
+from kvcomplete.lsp_server.progress import LoadProgress
+from kvcomplete.lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
+from kvcomplete.lsp_server.protocol import KvCompleteProtocol
+from kvcomplete.lsp_server.settings import SECTION, apply_options, options_in
+from kvcomplete.lsp_server.stats import ServerStats
+from kvcomplete.lsp_server.transport import loopback_address, serve_stdio, serve_tcp
+from kvcomplete.lsp_server.worker import EngineWorker
+from kvcomplete.lsp_server.workspace import WorkspaceFeeder, folders_of
 
 if TYPE_CHECKING:
-    from completion.engine import Completion
+    from kvcomplete.completion.engine import Completion
 
 logger = logging.getLogger(__name__)
 READY_WAIT_S = 30.0  # a request before the model is ready waits this long (a newer one supersedes it)

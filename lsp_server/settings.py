@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 
-from completion.config import LSP_KEYS, Settings, settings_from_lsp
+from kvcomplete.completion.config import LSP_KEYS, Settings, settings_from_lsp
 
 SECTION = "kvcomplete"
 # A pickled checkpoint can run code: only the command line may allow it, never an editor or workspace file.

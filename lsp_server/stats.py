@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from completion.stats import percentile
+from kvcomplete.completion.stats import percentile
 
 # The engine's counters, reported as zero until the engine has them (or while no model is loaded).
 ENGINE_COUNTERS = (

@@ -20,11 +20,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
 
-from completion.config import Settings
-from completion.document import TextChange
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.spec import ModelError
+from kvcomplete.completion.text.document import TextChange
 
 if TYPE_CHECKING:
-    from completion.engine import Completion, Engine
+    from kvcomplete.completion.engine import Completion, Engine
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -210,9 +211,9 @@ class EngineWorker:
             self._finish_load(self._engine.info, None)
 
     def _import_engine(self) -> Callable[..., Engine]:
-        if "completion.engine" not in sys.modules:
+        if "kvcomplete.completion.engine" not in sys.modules:
             self._report_progress("importing torch and transformers", None)
-        return importlib.import_module("completion.engine").Engine
+        return importlib.import_module("kvcomplete.completion.engine").Engine
 
     def _start_load(self) -> None:
         self._notify(self.ready.clear)
@@ -245,7 +246,6 @@ class EngineWorker:
 
 def _user_message(error: Exception) -> str:
     """What a user needs to read about a failed load: ModelError messages are written for them."""
-    models = sys.modules.get("completion.models")  # imported by the time a ModelError can exist
-    if models is not None and isinstance(error, models.ModelError):
+    if isinstance(error, ModelError):
         return str(error)
     return f"{type(error).__name__}: {error}"

@@ -1,7 +1,7 @@
 """The workspace on the server's side: the folders from ``initialize``, their index fed to the engine's drafters,
 watched files and saves that keep it current, and its progress.
 
-The index (``completion/workspace.py``) runs on its own thread and tokenizes there, with a tokenizer object of
+The index (``completion/prompt/workspace.py``) runs on its own thread and tokenizes there, with a tokenizer object of
 its own; the engine thread only stores the tokens, at most 8,192 at a time (the index waits for each batch), so
 a completion waits behind one batch's worth of work at most (~30 ms). The index starts once a model is loaded
 (tokens are the model's) and starts again when a new one is.
@@ -16,9 +16,9 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from completion.config import Settings
-from completion.workspace import Limits, Pieces, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
-from lsp_server.progress import LoadProgress
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.prompt.workspace import Limits, Pieces, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
+from kvcomplete.lsp_server.progress import LoadProgress
 
 logger = logging.getLogger(__name__)
 TITLE = "kvcomplete: indexing the workspace"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from completion.offline import stay_offline
+from kvcomplete.completion.model.offline import stay_offline
 
 stay_offline()  # as the entry points do, before anything imports transformers
 
@@ -17,7 +17,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from completion import default_model
+from kvcomplete.completion.model import default_model
 
 pytest_plugins = ["tests.tiny_models"]
 
@@ -51,7 +51,7 @@ def tokenizer(default_model_dir):
 
 @pytest.fixture(scope="session")
 def vocab(tokenizer):
-    from completion.vocab import Vocabulary
+    from kvcomplete.completion.text.vocab import Vocabulary
 
     return Vocabulary(tokenizer)
 

@@ -7,9 +7,9 @@
 See docs/drafts.md for the parameters and measured costs.
 """
 
-from completion.drafts.base import Draft
-from completion.drafts.copyspec import CopySpec
-from completion.drafts.ngram import NGramModel
-from completion.drafts.superposed import SuperposedDrafter
+from kvcomplete.completion.drafts.base import Draft
+from kvcomplete.completion.drafts.copyspec import CopySpec
+from kvcomplete.completion.drafts.ngram import NGramModel
+from kvcomplete.completion.drafts.superposed import SuperposedDrafter
 
 __all__ = ["Draft", "CopySpec", "NGramModel", "SuperposedDrafter"]

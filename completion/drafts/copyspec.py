@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from completion.drafts.base import Draft
+from kvcomplete.completion.drafts.base import Draft
 
 MATCH_CAP = 32  # matched suffixes are measured up to this many tokens; longer ones rank alike
 EMA_DECAY = 0.7  # weight of the past in the running target copy length (adapts within a few verifications)

@@ -21,8 +21,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from completion.drafts.base import Draft
-from completion.drafts.ngram import NGramModel
+from kvcomplete.completion.drafts.base import Draft
+from kvcomplete.completion.drafts.ngram import NGramModel
 
 # The paper's released setting (RAIVNLab/SuperposedDecoding params/p15_d3_mixed.json, k = 3 drafts). The low
 # temperature sharpens the model's distribution so that its log-probabilities dominate unless the top

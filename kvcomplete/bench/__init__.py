@@ -14,8 +14,8 @@ import time
 import traceback
 from pathlib import Path
 
-from completion.config import Settings
-from completion.models import LoadedModel
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench import alternatives, edits, files, latency, memory, plots, speculation, window
 from kvcomplete.bench.report import header, header_markdown, load_average
 from kvcomplete.bench.scale import FULL, QUICK, Scale
@@ -71,7 +71,7 @@ def write(report: dict, out: Path) -> list[Path]:
 def main(settings: Settings, suite: str, quick: bool = False, as_json: bool = False,
          out: Path = Path("docs/benchmarks"), note: str | None = None) -> int:
     """Run ``suite`` (or "all") on the model ``settings`` names; write the outputs, print Markdown or JSON."""
-    from completion.models import load
+    from kvcomplete.completion.model.loading import load
 
     names = list(SUITES) if suite == "all" else [suite]
     if not set(names) <= set(SUITES):

@@ -17,10 +17,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from completion.alternatives import RANKING, RANKINGS, overlaps, rank, squeeze
-from completion.config import Settings
-from completion.engine import Engine, Suggestion
-from completion.models import LoadedModel
+from kvcomplete.completion.decoding.alternatives import RANKING, RANKINGS, overlaps, rank, squeeze
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, Suggestion
+from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.edit_tasks import EditSample
 from kvcomplete.bench.edits import edit_samples, edit_similarity, samples_described, samples_setup
 from kvcomplete.bench.report import table

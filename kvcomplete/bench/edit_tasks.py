@@ -19,8 +19,8 @@ import bisect
 from dataclasses import dataclass
 from itertools import accumulate
 
-from completion.document import TextChange
-from completion.vocab import Vocabulary
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.bench.sources import indentation, is_code_line
 
 BLOCK_LINES = 3  # lines inserted or deleted by one edit

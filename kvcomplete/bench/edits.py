@@ -16,13 +16,13 @@ import difflib
 import statistics
 import time
 
-from completion.config import Settings
-from completion.document import Document, TextChange
-from completion.engine import Engine
-from completion.models import LoadedModel
-from completion.runner import ModelRunner
-from completion.session import EditMode, Session
-from completion.vocab import Vocabulary
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import Document, TextChange
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.bench.edit_tasks import TASKS, EditSample, module_samples
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale

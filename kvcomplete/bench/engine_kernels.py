@@ -1,6 +1,6 @@
 """The Triton kernels where they run: inside the engine's forwards, on a model of a real size (GPU check).
 
-kernels/bench.py times the kernels alone; this times kernels "torch" against "triton" (completion/runner.py)
+kernels/bench.py times the kernels alone; this times kernels "torch" against "triton" (completion/model/runner.py)
 side by side in one run, on a randomly initialised model with Qwen2-1.5B's shape (written out below: no weights
 travel, nothing is downloaded) and the default model's tokenizer, over this repository's own source:
 
@@ -8,7 +8,7 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
   after the cursor hidden (the engine's layout): median ms, and the largest logit difference between the paths;
 - step: a one-token greedy step and a 16-node tree after each of ``step_contexts`` tokens, with the runner's
   kernels choice (auto), eager and, with ``compile``, through torch.compile (the ``compile`` setting,
-  completion/compiled.py), which is what a CUDA decode step needs to stop being launch-bound (issue 11's goal:
+  completion/model/compiled.py), which is what a CUDA decode step needs to stop being launch-bound (issue 11's goal:
   <= 8 ms a step at 8k context for this shape on an H100/H200);
 - pie: one PIE edit near the top (encode 3 tokens, move and re-rotate every later key) and its inverse;
 - complete: requests at line starts, greedy vs speculative, k = 1 and 3: ms per request, forwards, tokens/s, and
@@ -18,7 +18,7 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
 Random weights make draft acceptance unlike a trained model's, so the speculative ratio here measures the
 machinery's cost, not the product's gain; the per-forward costs are those a trained model of this shape pays.
 Times are wall-clock around whole forwards or requests (synchronised on CUDA): what the engine waits for,
-Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -m kvcomplete.bench.engine_kernels -h``.
+Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -P -m kvcomplete.bench.engine_kernels -h`` (-P: the checkout off sys.path).
 """
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ from pathlib import Path
 
 import torch
 
-from completion import attention, default_model, models
-from completion.compiled import compile_forward, warm_up
-from completion.config import Settings
-from completion.document import TokenEdit
-from completion.engine import Engine
-from completion.runner import ModelRunner
-from completion.session import Session
-from kernels.bench import kary_tree_mask
+from kvcomplete.completion.model import attention, default_model, loading
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.model.compiled import compile_forward, warm_up
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import TokenEdit
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.cache.session import Session
+from kvcomplete.kernels.bench import kary_tree_mask
 
 REPO = Path(__file__).resolve().parents[2]
 PACKED_TOKENIZER = REPO / ".gpu" / "tokenizer"  # kernels/gpu_check.sh pack puts the tokenizer here
@@ -85,7 +86,7 @@ class BenchConfig:
         assert self.reps > 0 and self.warmup >= 0 and self.requests > 0 and "torch" in self.kernels
 
 
-def random_model(shape: str, tokenizer, device: torch.device, dtype: torch.dtype) -> models.LoadedModel:
+def random_model(shape: str, tokenizer, device: torch.device, dtype: torch.dtype) -> LoadedModel:
     """A Qwen2 of ``shape`` with random weights, made on ``device`` (no weights are read or written)."""
     import transformers
 
@@ -96,7 +97,7 @@ def random_model(shape: str, tokenizer, device: torch.device, dtype: torch.dtype
         model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation=attention.register(),
                                                               dtype=dtype)
     model.eval().requires_grad_(False)
-    return models.LoadedModel(model=model, tokenizer=tokenizer, rotary=models.rotary_spec(model, "default"),
+    return LoadedModel(model=model, tokenizer=tokenizer, rotary=loading.rotary_spec(model, "default"),
                               name=f"random {shape}", device=device, dtype=dtype,
                               load_seconds=time.perf_counter() - started)
 
@@ -130,7 +131,7 @@ def wall_ms(fn: Callable[[], object], cfg: BenchConfig) -> float:
     return statistics.median(timed() for _ in range(cfg.reps))
 
 
-def bench_verify(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -> list[dict]:
+def bench_verify(cfg: BenchConfig, loaded: LoadedModel, tokens: list[int]) -> list[dict]:
     """Verification forwards of each width after each context, every kernels choice on the same cache."""
     runners = {name: ModelRunner(loaded, name) for name in cfg.kernels}
     rows = []
@@ -155,7 +156,7 @@ def bench_verify(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]
     return rows
 
 
-def bench_step(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -> list[dict]:
+def bench_step(cfg: BenchConfig, loaded: LoadedModel, tokens: list[int]) -> list[dict]:
     """Steps of each width after each context, eager then (with ``cfg.compile``) compiled, on the same model."""
     rows = []
     for compiled in (False, True) if cfg.compile else (False,):
@@ -178,7 +179,7 @@ def bench_step(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) 
     return rows
 
 
-def bench_pie(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -> list[dict]:
+def bench_pie(cfg: BenchConfig, loaded: LoadedModel, tokens: list[int]) -> list[dict]:
     """A 3-token insertion near the top of the largest context and its deletion: every later key moves."""
     document = tokens[: max(cfg.contexts)]
     insert = TokenEdit(8, 0, tuple(document[:3]))
@@ -202,7 +203,7 @@ def bench_pie(cfg: BenchConfig, loaded: models.LoadedModel, tokens: list[int]) -
     return rows
 
 
-def bench_complete(cfg: BenchConfig, loaded: models.LoadedModel, text: str) -> list[dict]:
+def bench_complete(cfg: BenchConfig, loaded: LoadedModel, text: str) -> list[dict]:
     """Requests at line starts in the second half of ``text``: each kernels choice, k, greedy or speculative, each
     in a fresh engine (a shared one would let CopySpec copy the earlier runs' suggestions)."""
     starts = [i + 1 for i, char in enumerate(text) if char == "\n" and i >= len(text) // 2]

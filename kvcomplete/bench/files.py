@@ -16,9 +16,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from completion.config import Settings
-from completion.engine import Engine, TextChange
-from completion.models import LoadedModel
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, TextChange
+from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import read_module, stdlib_modules

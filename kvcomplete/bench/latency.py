@@ -7,8 +7,8 @@ The replay belongs to the demo (`demo/latency.py`, one implementation for `kvcom
 
 from __future__ import annotations
 
-from completion.config import Settings
-from completion.models import LoadedModel
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 
@@ -16,12 +16,12 @@ from kvcomplete.bench.scale import Scale
 def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:
     """``demo.latency.run``'s figures per budget (``runs``): keystroke to first ghost text and to the final
     suggestion p50/p95 ms, pauses with ghost text, requests, cancelled requests, re-requests, ..."""
-    from demo.latency import run as replay
+    from kvcomplete.demo.latency import run as replay
 
     return replay(settings, scale.latency_quick)  # its own servers load their own model
 
 
 def markdown(result: dict) -> str:
-    from demo.latency import side_by_side
+    from kvcomplete.demo.latency import side_by_side
 
     return f"{result['trace']}.\n\n" + table(side_by_side(result["runs"]))

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from completion.config import Settings
+from kvcomplete.completion.config import Settings
 
 FIM_NAMES = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
 LAYOUTS = ("ltr", "psm", "spm")
@@ -26,9 +26,9 @@ TYPED = "if not values:\n        return None\n"
 
 def with_fim_tokens(settings: Settings, folder: Path) -> Path:
     """A copy of ``settings``' model whose tokenizer and embeddings have the FIM tokens added."""
-    from completion import models
+    from kvcomplete.completion.model import loading
 
-    loaded = models.load(settings)
+    loaded = loading.load(settings)
     tokenizer, model = loaded.tokenizer, loaded.model
     tokenizer.add_special_tokens({"additional_special_tokens": list(FIM_NAMES)})
     model.resize_token_embeddings(len(tokenizer))
@@ -54,7 +54,7 @@ def script(text: str) -> list[tuple[str, int, str | None]]:
 
 
 def replay(engine, text: str) -> list[dict]:
-    from completion.document import TextChange
+    from kvcomplete.completion.text.document import TextChange
 
     uri = "file:///bench/layout.py"
     engine.open(uri, text)
@@ -91,8 +91,8 @@ def summarize(rows: list[dict]) -> dict:
 
 def main(settings: Settings, quick: bool = False, as_json: bool = False) -> int:
     from kvcomplete.bench.sources import cut_to_tokens, stdlib_source
-    from completion.engine import Engine
-    from completion.vocab import Vocabulary
+    from kvcomplete.completion.engine import Engine
+    from kvcomplete.completion.text.vocab import Vocabulary
 
     with tempfile.TemporaryDirectory() as folder:
         model = with_fim_tokens(settings, Path(folder))

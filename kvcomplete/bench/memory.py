@@ -20,11 +20,11 @@ import statistics
 
 import torch
 
-from completion.config import Settings
-from completion.document import TextChange
-from completion.engine import Engine
-from completion.models import LoadedModel
-from completion.session import Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.cache.session import Session
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, read_module

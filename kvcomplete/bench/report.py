@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from completion.models import LoadedModel
+from kvcomplete.completion.model.spec import LoadedModel
 
 
 def machine(device: torch.device) -> dict:

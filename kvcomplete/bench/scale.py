@@ -35,7 +35,7 @@ FULL = Scale(edit_modules=12, edit_context_tokens=1536, edit_max_tokens=32, upda
              speculation_cases=12, speculation_tokens=2048, memory_files=20, memory_tokens=1024, memory_fit=8,
              latency_quick=False)
 # Quick documents stay under the runner's SINGLE_THREAD_BELOW (256 tokens): one-thread encodes, which other
-# processes on a shared 2-core CPU slow down far less than two-thread ones (completion/runner.py).
+# processes on a shared 2-core CPU slow down far less than two-thread ones (completion/model/runner.py).
 QUICK = Scale(edit_modules=4, edit_context_tokens=240, edit_max_tokens=16, update_sizes=(1024,),
               speculation_cases=2, speculation_tokens=240, memory_files=20, memory_tokens=192, memory_fit=8,
               latency_quick=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from completion.vocab import Vocabulary
+from kvcomplete.completion.text.vocab import Vocabulary
 
 CHARS_PER_TOKEN = 8  # generous: Python source averages ~3-4 characters per token
 

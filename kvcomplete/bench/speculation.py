@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from completion.config import Settings
-from completion.engine import Engine, Suggestion
-from completion.models import LoadedModel
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, Suggestion
+from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.alternatives import suggest_after_edit
 from kvcomplete.bench.edit_tasks import EditSample
 from kvcomplete.bench.edits import edit_samples, samples_described, samples_setup

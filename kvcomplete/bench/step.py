@@ -24,12 +24,13 @@ from pathlib import Path
 
 import torch
 
-from completion.config import Settings
-from completion.engine import Engine
-from completion.models import LoadedModel, load
-from completion.precision import resolve
-from completion.runner import ModelRunner
-from completion.threads import ThreadPolicy, available_threads, candidate_counts
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.loading import load
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.model.precision import resolve
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.threads import ThreadPolicy, available_threads, candidate_counts
 from kvcomplete.bench import plots
 from kvcomplete.bench.report import header, header_markdown, table
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, is_code_line, read_module

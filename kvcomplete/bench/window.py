@@ -14,11 +14,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from completion.config import Settings
-from completion.engine import Engine
-from completion.models import LoadedModel
-from completion.runner import ModelRunner
-from completion.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.bench.edits import edit_similarity
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from completion.config import RELOAD_FIELDS, Settings, settings_from_lsp
+from kvcomplete.completion.config import RELOAD_FIELDS, Settings, settings_from_lsp
 
 BASE = Settings()
 # A valid value different from the default, for the settings with a list of values.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from completion.document import TextChange
-from completion.documents import _cursor_after
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.documents import _cursor_after
 
 
 @given(st.text(alphabet="ab\n", max_size=20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 5),

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from completion.config import Settings
-from completion.document import TextChange
-from completion.engine import Engine, UnknownDocument
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import Engine, UnknownDocument
 
 URI = "file:///work/example.py"
 SOURCE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from completion.config import Settings
-from completion.context import Current, select_context
-from completion.document import TextChange
-from completion.engine import Engine
-from completion.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.prompt.context import Current, select_context
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.cache.session import EditMode, Session
 from tests.completion.test_engine_window import settle
 
 HELPER = '''def frobnicate_widget(widget, intensity=3):

@@ -7,11 +7,11 @@ import random
 import pytest
 import torch
 
-from completion.config import Settings
-from completion.decode import choose
-from completion.document import TextChange
-from completion.engine import Engine, ModelError
-from completion.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.decoding.decoding import choose
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import Engine, ModelError
+from kvcomplete.completion.cache.session import EditMode, Session
 
 URI = "file:///work/fim.py"
 SOURCE = '''def mean(values):

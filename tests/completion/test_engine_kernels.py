@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from completion import models
-from completion.config import Settings
-from completion.engine import Engine, TextChange
-from tests.completion.test_runner import counting
+from kvcomplete.completion.model import loading
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, TextChange
+from tests.completion.model.test_runner import counting
 
 SOURCE = '''def scale(points, factor):
     return [(x * factor, y * factor) for x, y in points]
@@ -29,7 +29,7 @@ URI = "file:///geometry.py"
 def loaded(tiny_model_dir):
     """float32 dense weights: the Triton kernel and SDPA round alike there; bf16 ties on a random tiny model
     would break either way."""
-    return models.load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
+    return loading.load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
 
 
 def completions(loaded, kernels: str, speculation: bool) -> list[list[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from completion.config import Settings
-from completion.engine import Engine
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
 
 pytestmark = pytest.mark.default_model
 

@@ -13,10 +13,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from completion.config import Settings
-from completion.document import TextChange
-from completion.engine import Engine
-from completion.weights import four_bit_levels, linear_layers
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.weights import four_bit_levels, linear_layers
 from tests.tiny_models import save_tiny_model
 
 SOURCE = ("def area(radius):\n    return 3.14 * radius ** 2\n\n\n"

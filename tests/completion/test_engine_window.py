@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from completion.config import Settings
-from completion.document import TextChange
-from completion.engine import BACKGROUND_CHUNK, Engine
-from completion.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.engine import BACKGROUND_CHUNK, Engine
+from kvcomplete.completion.cache.session import EditMode, Session
 
 URI = "file:///long.py"
 FUNCTION = "def f{n}(a, b):\n    total = a + b * {n}\n    return total - {n}\n\n\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from demo.actions import END, Pacing, anchor_offset, line_span, next_key
+from kvcomplete.demo.actions import END, Pacing, anchor_offset, line_span, next_key
 
 
 def test_a_line_break_carries_the_indentation_the_editor_adds():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo.figures import Input, Request, figures, finals_of
+from kvcomplete.demo.figures import Input, Request, figures, finals_of
 
 BEFORE, AFTER = "def", "\n"
 AFTER_TAB = "defghi more", "\n"

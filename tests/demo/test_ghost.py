@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo.ghost import Answers, Ghost, matching_part
+from kvcomplete.demo.ghost import Answers, Ghost, matching_part
 
 
 def test_tab_takes_the_whole_suggestion_when_the_user_means_to_type_it():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from completion.config import Settings
-from demo import latency
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo import latency
 
 pytestmark = pytest.mark.e2e
 

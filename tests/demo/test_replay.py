@@ -6,10 +6,10 @@ import asyncio
 
 from lsprotocol import types
 
-from demo.actions import Pacing, Pause
-from demo.latency import Silent
-from demo.lsp_client import Editor
-from demo.replay import Replay, Timing
+from kvcomplete.demo.actions import Pacing, Pause
+from kvcomplete.demo.latency import Silent
+from kvcomplete.demo.lsp_client import Editor
+from kvcomplete.demo.replay import Replay, Timing
 
 URI = "file:///x.py"
 

@@ -6,12 +6,12 @@ import io
 
 import pytest
 
-from completion.config import Settings
-from demo.actions import Pacing
-from demo.replay import Timing
-from demo.run import compare, run_demo
-from demo.scripts import EXAMPLE
-from demo.server import ServerError
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.actions import Pacing
+from kvcomplete.demo.replay import Timing
+from kvcomplete.demo.run import compare, run_demo
+from kvcomplete.demo.scripts import EXAMPLE
+from kvcomplete.demo.server import ServerError
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from demo.actions import DeleteLine, MoveTo, Type, anchor_offset, line_span, next_key
-from demo.scripts import DEMO, EXAMPLE, Trace, latency_trace
+from kvcomplete.demo.actions import DeleteLine, MoveTo, Type, anchor_offset, line_span, next_key
+from kvcomplete.demo.scripts import DEMO, EXAMPLE, Trace, latency_trace
 
 
 def dry_run(text: str, steps) -> str:

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from kernels.bench import BenchConfig, main, markdown, peak_bandwidth, run_benchmarks
+from kvcomplete.kernels.bench import BenchConfig, main, markdown, peak_bandwidth, run_benchmarks
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message and exit code of a machine without CUDA")

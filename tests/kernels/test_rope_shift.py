@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from kernels.rope_shift import rope_shift, rope_shift_reference
+from kvcomplete.kernels.rope_shift import rope_shift, rope_shift_reference
 
 DTYPES = pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 # bf16: the interpreter rounds fp32 -> bf16 toward zero where a GPU rounds to nearest, so allow one bf16 ulp.

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 import torch
 
-from kernels.tree_attention import tree_attention, tree_attention_mask, tree_attention_reference
+from kvcomplete.kernels.tree_attention import tree_attention, tree_attention_mask, tree_attention_reference
 
 
 @dataclasses.dataclass(frozen=True)

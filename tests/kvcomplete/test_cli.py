@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+
+from kvcomplete.demo.server import console_script
 
 pytestmark = pytest.mark.slow  # each test starts `kvcomplete` (torch, transformers) in a subprocess
 
 
 def kvcomplete(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "kvcomplete.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([console_script(), *args], capture_output=True, text=True, timeout=timeout)
 
 
 def assert_clean_error(result, expected):

@@ -6,20 +6,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import sys
 from concurrent.futures import Future
 from pathlib import Path
 
 from lsprotocol import types
 
-from demo.lsp_client import Editor, LspClient
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.lsp_client import Editor, LspClient
+from kvcomplete.demo.server import serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_COMMAND = [sys.executable, "-m", "lsp_server"]
+SERVER_COMMAND = serve_command(Settings())
 
 
 class WireClient(LspClient):
-    """The product client on ``python -m lsp_server``, which can also write raw bytes onto the server's stdin."""
+    """The product client on ``kvcomplete serve``, which can also write raw bytes onto the server's stdin."""
 
     def __init__(self) -> None:
         super().__init__("kvcomplete-tests")

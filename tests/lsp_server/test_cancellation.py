@@ -1,6 +1,6 @@
 """The newest completion request of each document wins; the others are told why they stopped."""
 
-from lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, SUPERSEDED, Tickets
+from kvcomplete.lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, SUPERSEDED, Tickets
 
 
 def test_a_newer_request_supersedes_the_live_one_of_its_document_only():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from lsp_server.documents import Document, PositionError, split_lines
+from kvcomplete.lsp_server.documents import Document, PositionError, split_lines
 from tests.lsp_server.reference import lsp_offset, units
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]

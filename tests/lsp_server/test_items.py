@@ -3,9 +3,9 @@
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from completion.engine import Completion, Suggestion
-from lsp_server.documents import Cursor
-from lsp_server.items import completion_list, inline_items
+from kvcomplete.completion.engine import Completion, Suggestion
+from kvcomplete.lsp_server.documents import Cursor
+from kvcomplete.lsp_server.items import completion_list, inline_items
 
 COMPLETION = Completion([Suggestion("(x)", -1.0), Suggestion("", -2.0), Suggestion("(x)", -3.0),
                          Suggestion("_all()\nreturn", -4.0), Suggestion("s", -5.0)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from lsp_server.refresh import Throttle
+from kvcomplete.lsp_server.refresh import Throttle
 
 
 async def test_at_most_one_per_interval_per_document_and_the_latest_last():

@@ -1,4 +1,4 @@
-"""End to end over real stdio: a pygls client drives ``python -m lsp_server`` on the tiny random model."""
+"""End to end over real stdio: a pygls client drives ``kvcomplete serve`` on the tiny random model."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from completion.config import Settings
-from demo.lsp_client import Editor, LspClient
-from lsp_server.server import run
+from kvcomplete.completion.config import Settings
+from kvcomplete.demo.lsp_client import Editor, LspClient
+from kvcomplete.lsp_server.server import run
 from tests.lsp_server.client import ROOT, SERVER_COMMAND, check_in_sync, message
 
 pytestmark = pytest.mark.e2e

@@ -2,8 +2,8 @@
 
 import pytest
 
-from completion.config import Settings
-from lsp_server.settings import apply_options, options_in
+from kvcomplete.completion.config import Settings
+from kvcomplete.lsp_server.settings import apply_options, options_in
 
 
 @pytest.mark.parametrize("value, options", [

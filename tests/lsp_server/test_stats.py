@@ -2,7 +2,7 @@
 
 import pytest
 
-from lsp_server.stats import ENGINE_COUNTERS, ServerStats, percentile
+from kvcomplete.lsp_server.stats import ENGINE_COUNTERS, ServerStats, percentile
 
 
 @pytest.mark.parametrize("values, fraction, expected", [

@@ -3,7 +3,7 @@ kvcomplete/suggestionsChanged for the answered version and cursor, and asking ag
 
 from __future__ import annotations
 
-from demo.lsp_client import Editor
+from kvcomplete.demo.lsp_client import Editor
 from tests.lsp_server.client import eventually
 
 SOURCE = "def area(radius):\n    return 3.14 * radius * radius\n\n\ndef perimeter(radius):\n    return "

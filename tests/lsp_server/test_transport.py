@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lsp_server.transport import loopback_address, read_bodies
+from kvcomplete.lsp_server.transport import loopback_address, read_bodies
 from tests.lsp_server.client import frame
 
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from completion.config import Settings
-from completion.engine import Cancelled, Completion, ModelError, Suggestion, TextChange
-from lsp_server.cancellation import SUPERSEDED, Tickets
-from lsp_server.worker import EngineWorker
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Cancelled, Completion, ModelError, Suggestion, TextChange
+from kvcomplete.lsp_server.cancellation import SUPERSEDED, Tickets
+from kvcomplete.lsp_server.worker import EngineWorker
 from tests.lsp_server.client import eventually
 
 

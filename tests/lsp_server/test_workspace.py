@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from lsp_server.workspace import folders_of
+from kvcomplete.lsp_server.workspace import folders_of
 from tests.lsp_server.client import Editor, eventually
 
 FILES = 300  # Python files; with the .gitignore, FILES + 1 are indexed

@@ -1,7 +1,7 @@
 /**
  * When the server loads a model, from its `window/logMessage`s: the protocol has no notification for it
  * (only `$/progress`, which the language client shows itself). The server logs `loading <model>`, then
- * `model ready: {...}` or `no model: <why>`, each after its logger's name (lsp_server/server.py, logs.py).
+ * `model ready: {...}` or `no model: <why>`, each after its logger's name (kvcomplete.lsp_server.server, logs.py).
  * Which model and device come from `kvcomplete/stats`, not from these lines. The integration test runs the
  * real server, so a change of these lines fails there, not silently here.
  */

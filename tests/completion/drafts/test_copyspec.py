@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from completion.drafts.copyspec import CopySpec
+from kvcomplete.completion.drafts.copyspec import CopySpec
 
 A, B, C = 101, 102, 103  # the γ-gram the contexts below end with
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from completion.drafts.ngram import FLOOR, PAPER_WEIGHTS, NGramModel
+from kvcomplete.completion.drafts.ngram import FLOOR, PAPER_WEIGHTS, NGramModel
 
 TOY = [1, 2, 3, 1, 2, 4, 1, 2, 3]
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, DynamicCache
 
-from completion.drafts.ngram import NGramModel
-from completion.drafts.superposed import ALPHA, SuperposedDrafter
+from kvcomplete.completion.drafts.ngram import NGramModel
+from kvcomplete.completion.drafts.superposed import ALPHA, SuperposedDrafter
 
 SOURCE = "def area(radius):\n    return math.pi * radius ** 2\n\n\ndef circumference(radius):\n"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from completion.config import Settings
-from completion.documents import Suggestion
-from completion.models import load
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.documents import Suggestion
+from kvcomplete.completion.model.loading import load
 from kvcomplete.bench import alternatives, plots
 from kvcomplete.bench.scale import Scale
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from completion.config import Settings
-from completion.models import head_dim, load, num_kv_heads
-from completion.vocab import Vocabulary
-from kernels import bench as kernels_bench
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.loading import load
+from kvcomplete.completion.model.spec import head_dim, num_kv_heads
+from kvcomplete.completion.text.vocab import Vocabulary
+from kvcomplete.kernels import bench as kernels_bench
 from kvcomplete import bench
 from kvcomplete.bench import layouts
 from kvcomplete.bench.scale import Scale
@@ -42,7 +43,7 @@ def report(tmp_path_factory, tokenizer):
     result = {"name": "all", **bench.header(loaded, "test", quick=True, note="smoke")}
     loads = iter(range(100))  # distinct load averages, to check which reading lands where
     with pytest.MonkeyPatch.context() as patch:  # the suites' 12 engines share one (read-only) vocabulary
-        patch.setattr("completion.engine.Vocabulary", functools.cache(Vocabulary))
+        patch.setattr("kvcomplete.completion.engine.Vocabulary", functools.cache(Vocabulary))
         patch.setattr(bench, "load_average", lambda: next(loads))
         rss_before = _peak_rss_mb()
         started = time.perf_counter()

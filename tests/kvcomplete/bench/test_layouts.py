@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from completion.config import Settings
+from kvcomplete.completion.config import Settings
 from kvcomplete.bench.layouts import main
 
 

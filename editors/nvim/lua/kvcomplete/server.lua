@@ -7,7 +7,7 @@ M.DID_ACCEPT = 'kvcomplete/didAccept'
 M.STATS = 'kvcomplete/stats' -- params {}: pygls refuses a request without params
 M.DOCUMENT = 'kvcomplete/document'
 
--- The server logs the outcome of each model load as "lsp_server.server: model ready: {...}" (model, device,
+-- The server logs the outcome of each model load as "kvcomplete.lsp_server.server: model ready: {...}" (model, device,
 -- dtype, ...) or "...: no model: <why>"; the last one per client is kept for :checkhealth, which has no other way
 -- to learn the device.
 local MODEL_MESSAGE = { ': model ready: ', ': no model: ' }

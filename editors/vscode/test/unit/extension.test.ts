@@ -120,9 +120,9 @@ describe('extension', () => {
   });
 
   it('shows the model once the server logs it ready, then latency and acceptance', async () => {
-    latest().logHandler?.({ type: 3, message: 'lsp_server.server: loading the default model' });
+    latest().logHandler?.({ type: 3, message: 'kvcomplete.lsp_server.server: loading the default model' });
     expect(statusText()).toBe('$(loading~spin) kvcomplete');
-    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': '/models/tiny'}" });
+    latest().logHandler?.({ type: 3, message: "kvcomplete.lsp_server.server: model ready: {'model': '/models/tiny'}" });
     await vi.waitFor(() => expect(statusText()).toBe('$(sparkle) tiny · cpu · – ms · –'));
     const items = await offer(new TextDocument('file:///a.py', 'x = '), ['1', '2']);
     expect(statusText()).toMatch(/^\$\(sparkle\) tiny · cpu · \d+ ms · 0%$/);
@@ -192,13 +192,13 @@ describe('extension', () => {
   });
 
   it('shows a model that failed to load, with the reason', () => {
-    latest().logHandler?.({ type: 1, message: 'lsp_server.server: no model: cannot read /models/x' });
+    latest().logHandler?.({ type: 1, message: 'kvcomplete.lsp_server.server: no model: cannot read /models/x' });
     expect(statusText()).toBe('$(error) kvcomplete');
     expect(fake.statusItems[0].tooltip).toContain('no model: cannot read /models/x');
   });
 
   it('follows the client: a crash shows stopped, its automatic restart starting', async () => {
-    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': 'tiny'}" });
+    latest().logHandler?.({ type: 3, message: "kvcomplete.lsp_server.server: model ready: {'model': 'tiny'}" });
     await vi.waitFor(() => expect(statusText()).toContain('tiny'));
     latest().changeState(1);
     expect(statusText()).toBe('$(circle-slash) kvcomplete');
@@ -228,7 +228,7 @@ describe('extension', () => {
 
   it("shows the server's first-ghost-text and final-suggestion p50s in the tooltip, asked again after answers", async () => {
     latest().stats = { ...latest().stats, firstAnswerMs: { p50: null, p95: null }, finalSuggestionMs: { p50: null, p95: null } };
-    latest().logHandler?.({ type: 3, message: "lsp_server.server: model ready: {'model': 'tiny'}" });
+    latest().logHandler?.({ type: 3, message: "kvcomplete.lsp_server.server: model ready: {'model': 'tiny'}" });
     await vi.waitFor(() => expect(statusText()).toContain('tiny'));
     expect(fake.statusItems[0].tooltip).toContain('first ghost text –, final suggestion –');
     latest().stats = { ...latest().stats, firstAnswerMs: { p50: 180.4, p95: 420 }, finalSuggestionMs: { p50: 1250, p95: 2600 } };

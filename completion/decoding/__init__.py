@@ -1,0 +1,1 @@
+"""Decoding k suggestions: token trees verified in one forward a step, acceptance, stops, alternatives."""
