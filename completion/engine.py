@@ -14,35 +14,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from kvcomplete.completion.model import loading
-from kvcomplete.completion.decoding.alternatives import shown
-from kvcomplete.completion.drafts.budget import SpeculationBudget
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.prompt.context import Current, select_context
-from kvcomplete.completion.decoding.decoding import Cancelled, Decoding, Prompt
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.documents import Continuation, Documents, OpenDocument, Shown, Suggestion, UnknownDocument
-from kvcomplete.completion.drafts.copyspec import CopySpec
-from kvcomplete.completion.drafts.ngram import NGramModel
-from kvcomplete.completion.drafts.superposed import SuperposedDrafter
-from kvcomplete.completion.prompt.layout import Layout, choose_layout
-from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, fim_tokens
-from kvcomplete.completion.prompt.builder import PromptBuilder, Target
-from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion import scheduler
 from kvcomplete.completion.cache.session import EditMode, Session
-from kvcomplete.completion.drafts.speculation import SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
-from kvcomplete.completion.stats import EngineStats
+from kvcomplete.completion.cache.window import Window, WindowPolicy
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.decoding.alternatives import worth_showing
+from kvcomplete.completion.decoding.decoding import Decoding
+from kvcomplete.completion.decoding.scratch import Cancelled
 from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.drafts.speculation import RequestDrafts
+from kvcomplete.completion.drafts.speculator import DRAFTERS, Speculator
+from kvcomplete.completion.model import loading
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, fim_tokens
+from kvcomplete.completion.open_documents import (
+    Continuation,
+    OpenDocument,
+    OpenDocuments,
+    ShownSuggestions,
+    Suggestion,
+    UnknownDocument,
+)
+from kvcomplete.completion.prompt.builder import Prompt, PromptBuilder, Target
+from kvcomplete.completion.prompt.layout import Layout, choose_layout
+from kvcomplete.completion.prompt.selector import ContextSelector
+from kvcomplete.completion.scheduler import Work
+from kvcomplete.completion.stats import EngineStats
+from kvcomplete.completion.text.mirror import TextChange
 from kvcomplete.completion.text.syntax import context_at, language_of
 from kvcomplete.completion.text.vocab import Vocabulary
-from kvcomplete.completion.cache.window import Window, WindowPolicy
 
-DRAFTERS = ("copy", "superposed")
-SUGGESTION_CONTEXT = 4  # prompt tokens kept in front of a past suggestion in CopySpec's history
 BACKGROUND_CHUNK = 128  # tokens encoded per background step: what a request arriving meanwhile may wait for
 POSITION_MARGIN = 192  # positions kept free past the window for suggestions and their draft trees
 CONTEXT_SHARE = 0.25  # of contextTokens, for the cross-file context segment when there is a workspace
-RECENT_DOCUMENTS = 3  # other open documents, most recently used first, offered to the context selection
 
 __all__ = ["Engine", "Completion", "Suggestion", "TextChange", "Cancelled", "UnknownDocument", "ModelError"]
 
@@ -61,20 +65,13 @@ class Engine:
         """Loads the model named by ``settings`` unless an already ``loaded`` one is shared in. ``drafters``:
         which of DRAFTERS speculation uses (benchmarks compare subsets; users want them all)."""
         self.settings = settings
-        self.workspace: tuple[list[Path], Callable[[], Iterable[Path]]] | None = None
+        self.speculator = Speculator(drafters)
         loaded = loaded or loading.load(settings, progress)
         fim = fim_tokens(loaded.tokenizer)
         self.layout = _layout(settings, fim, loaded)
+        self.context = None  # a ContextSelector once the model's vocabulary is known (_adopt)
         self._adopt(loaded, fim, settings)
-        self.copyspec = CopySpec()
-        self.ngram = NGramModel()
-        self.budget = SpeculationBudget()
-        self.superposed_value = SuperposedValue()
-        self.drafters = frozenset(drafters)
-        if not self.drafters <= set(DRAFTERS):
-            raise ValueError(f"unknown drafters {sorted(self.drafters - set(DRAFTERS))}: choose from {DRAFTERS}")
         self.statistics = EngineStats()
-        self._block_tokens: dict[str, list[int]] = {}  # context snippets tokenized, by rendered text
         self._last_requested: str | None = None
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
@@ -86,15 +83,19 @@ class Engine:
         self.runner = ModelRunner(loaded, settings.kernels)
         self.vocab = Vocabulary(loaded.tokenizer)
         self.info = loaded.info()
-        self.documents = Documents(self.vocab, settings.max_file_bytes)
+        self.documents = OpenDocuments(self.vocab, settings.max_file_bytes)
+        workspace = self.context.workspace if self.context is not None else None
+        self.context = ContextSelector(self.vocab)
+        if workspace is not None:
+            self.context.use_workspace(*workspace)
         self._build_prompts()
 
     def _build_prompts(self) -> None:
         tokenizer = self.loaded.tokenizer
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         total = self.prompt_budget = self.prompt_tokens()
-        self.context_budget = int(total * CONTEXT_SHARE) if self.workspace is not None else 0
-        self.window_policy = WindowPolicy(total - self.context_budget)
+        self.context.budget = int(total * CONTEXT_SHARE) if self.context.enabled else 0
+        self.window_policy = WindowPolicy(total - self.context.budget)
         self.prompts = PromptBuilder(self.vocab, start, self.layout, self.fim, self.window_policy)
         self.info = {**self.info, "contextTokens": total}
 
@@ -109,7 +110,7 @@ class Engine:
     def use_workspace(self, roots: Sequence[Path], files: Callable[[], Iterable[Path]] | None) -> None:
         """Choose context segments from the files ``files()`` lists under ``roots`` (None: no context segment).
         A quarter of contextTokens then goes to the segment, the rest to the window."""
-        self.workspace = (list(roots), files) if files is not None else None
+        self.context.use_workspace(roots, files)
         for doc in self.documents:
             doc.context, doc.context_due = (), True
         self._build_prompts()
@@ -127,8 +128,7 @@ class Engine:
 
     def close(self, uri: str) -> None:
         if self.documents.close(uri) is not None:
-            self.copyspec.remove_source(uri)
-            self.ngram.remove_source(uri)
+            self.speculator.set_source(uri, None)
 
     def text(self, uri: str) -> str:
         return self.documents[uri].text
@@ -151,7 +151,7 @@ class Engine:
 
     def _prepare(self, doc: OpenDocument, offset: int) -> Target:
         """The prompt of a request at ``offset``, with the document's cache brought to it."""
-        target = self.prompts.target(doc, offset, self._context(doc))
+        target = self.prompts.target(doc, offset, self.context.segment(doc))
         self._update_cache(doc, target)
         return target
 
@@ -178,32 +178,41 @@ class Engine:
         (the server passes latencyBudgetMs) by then at the latest, cut where decoding got to, once the first
         suggestion has some text. ``background_step`` then goes on with them."""
         started = time.perf_counter()
+        doc, k = self._requested(uri, offset), k or self.settings.suggestions
+        if doc.skip_reason:
+            return Completion([], reason=doc.skip_reason)
+        before, after = doc.text[:offset], doc.text[offset:]
+        work = scheduler.for_request(doc, before, after, k)
+        if work is Work.TYPE_ALONG:
+            self.statistics.time("firstAnswer", _ms_since(started))
+            return Completion(doc.shown.continued(before, after)[:k],
+                              {"type_along": _ms_since(started), "total": _ms_since(started)})
+        if work is Work.RESUME:  # its budget was spent where it started: answer once #1 has text
+            self.statistics.count("continued")
+            return self._decode(doc, doc.continuation.decoding, started, {}, cancelled, started if budget_ms else None)
+        decoding, timings = self._start_request(doc, offset, k, max_tokens, cancelled, started)
+        return self._decode(doc, decoding, started, timings, cancelled,
+                            started + budget_ms / 1000 if budget_ms else None)
+
+    def _requested(self, uri: str, offset: int) -> OpenDocument:
+        """The document a request at ``offset`` is for, with its cursor there."""
         doc = self.documents.touch(uri)
         if not 0 <= offset <= len(doc.text):
             raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
-        if doc.skip_reason:
-            return Completion([], reason=doc.skip_reason)
-        k = k or self.settings.suggestions
-        before, after = doc.text[:offset], doc.text[offset:]
         doc.cursor = offset
         if self._last_requested != uri:  # a file switch
             self._last_requested, doc.context_due = uri, True
-        continuation = doc.continuation
-        if continuation is not None and (continuation.before, continuation.after, continuation.k) == (before, after, k):
-            self.statistics.count("continued")
-            # its budget was spent where it started (a request, or the prefetch after an accept): with a
-            # budget, answer with what it has once #1 has text; background work goes on with it
-            return self._decode(doc, continuation.decoding, started, {}, cancelled, started if budget_ms else None)
-        if doc.shown is not None and (rest := doc.shown.continued(before, after)):
-            self.statistics.time("firstAnswer", _ms_since(started))
-            return Completion(rest[:k], {"type_along": _ms_since(started), "total": _ms_since(started)})
+        return doc
+
+    def _start_request(self, doc: OpenDocument, offset: int, k: int, max_tokens: int | None,
+                       cancelled: Callable[[], bool], started: float) -> tuple[Decoding, dict[str, float]]:
+        """The cache brought to the request's prompt, and a decoding started from it."""
         target = self._prepare(doc, offset)
         timings = {"cache_update": _ms_since(started)}
         self.statistics.time("cacheUpdate", timings["cache_update"])
         decoding = self._start_decoding(doc, target, offset, k, max_tokens, cancelled)
-        doc.continuation = Continuation(decoding, before, after, k, started)
-        deadline = started + budget_ms / 1000 if budget_ms else None
-        return self._decode(doc, decoding, started, timings, cancelled, deadline)
+        doc.continuation = Continuation(decoding, doc.text[:offset], doc.text[offset:], k, started)
+        return decoding, timings
 
     def _decode(self, doc: OpenDocument, decoding: Decoding, started: float, timings: dict[str, float],
                 cancelled: Callable[[], bool], deadline: float | None) -> Completion:
@@ -224,18 +233,19 @@ class Engine:
     def _start_decoding(self, doc: OpenDocument, target: Target, offset: int, k: int, max_tokens: int | None,
                         cancelled: Callable[[], bool]) -> Decoding:
         stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
-        drafting = self._drafting(doc, k) if self.settings.speculation and self.drafters else None
+        drafting = self._drafting(doc, k) if self.settings.speculation else None
         return Decoding(self.runner, doc.session.store, target.prompt, self.vocab, stop, k,
-                        max_tokens or self.settings.max_tokens, cancelled, drafting, self.budget if drafting else None)
+                        max_tokens or self.settings.max_tokens, cancelled, drafting,
+                        self.speculator.budget if drafting else None)
 
     def _show(self, doc: OpenDocument, decoding: Decoding) -> list[Suggestion]:
         """The decoding's suggestions as they stand; remembered for type-along. A finished decoding also
         counts its work and becomes history for CopySpec."""
         continuation = doc.continuation
-        suggestions = shown([Suggestion(b.text, round(b.logprob, 4), len(b.tokens), round(b.split_logprob, 4))
+        suggestions = worth_showing([Suggestion(b.text, round(b.logprob, 4), len(b.tokens), round(b.split_logprob, 4))
                              for b in decoding.branches], len(decoding.branches))
         if continuation is not None and continuation.decoding is decoding:
-            doc.shown = Shown(continuation.before, continuation.after, tuple(suggestions))
+            doc.shown = ShownSuggestions(continuation.before, continuation.after, tuple(suggestions))
             if decoding.done:
                 doc.continuation = None
                 self.statistics.time("finalSuggestion", _ms_since(continuation.started))
@@ -249,79 +259,29 @@ class Engine:
         self.statistics.count("draftTokensAccepted", stats.draft_tokens_accepted)
         self.statistics.count("forwards", stats.forwards)
         self.statistics.count("tokensGenerated", sum(len(branch.tokens) for branch in branches))
-        for branch in branches:  # with a little context before it, so a later request can match into it
-            self.copyspec.add_suggestion(decoding.prompt.context[-SUGGESTION_CONTEXT:] + tuple(branch.tokens))
-        if branches and isinstance(decoding.drafting, RequestDrafts):
-            decoding.drafting.finish(branches[0], decoding.prompt)
+        self.speculator.learn(decoding)
 
-    def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts:
-        self._index_open_documents()
-        copy = self.copyspec if "copy" in self.drafters else None
-        superposed = None
-        if self._superposed_pays(k):
-            superposed = SuperposedDrafter(self.ngram, k=k)
+    def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts | None:
+        self.speculator.index_documents(self.documents)
+        drafting = self.speculator.drafting(doc.uri, k, self.vocab, self.runner.embed)
+        if drafting is not None and drafting.superposed is not None:
             self.statistics.count("superposedPasses")
-        return RequestDrafts(copy, superposed, self.vocab, self.runner.embed, doc.uri, self.superposed_value)
-
-    def _superposed_pays(self, k: int) -> bool:
-        """Whether this request runs a superposed pass: k > 1, and its measured value is worth its forwards."""
-        if k < 2 or "superposed" not in self.drafters:
-            return False
-        pass_ms, step_ms = (SUPERPOSED_LENGTH - 1) * self.budget.cost(1), self.budget.cost(k)  # a step: k roots
-        return self.superposed_value.wanted(pass_ms, step_ms)
-
-    def _index_open_documents(self) -> None:
-        """Give the drafters every open document's current tokens (only those that changed)."""
-        for doc in self.documents:
-            if doc.mirror is not None and doc.indexed_version != doc.mirror.version:
-                self.copyspec.set_source(doc.uri, doc.mirror.tokens)
-                self.ngram.set_source(doc.uri, doc.mirror.tokens)
-                doc.indexed_version = doc.mirror.version
-
-    def _context(self, doc: OpenDocument) -> tuple[int, ...]:
-        """The cross-file context segment in front of the document, as last chosen (background work)."""
-        return doc.context if self.workspace is not None else ()
-
-    def _select_context(self, doc: OpenDocument) -> bool:
-        """Choose the document's context segment again (a calm moment: it was opened, switched to or jumped
-        in). The next cache update applies the difference as PIE edits: new snippets encoded, removed ones
-        dropped, the window behind them re-rotated."""
-        if not doc.context_due or self.workspace is None:
-            return False
-        doc.context_due = False
-        roots, files = self.workspace
-        others = [d for d in reversed(list(self.documents)) if d is not doc and _path_of(d.uri) is not None]
-        recent = [(_path_of(d.uri), d.text) for d in others[:RECENT_DOCUMENTS]]
-        current = Current(_path_of(doc.uri), doc.text, doc.language, min(doc.cursor or 0, len(doc.text)))
-        segment = select_context(current, roots, list(files()), recent, self.context_budget,
-                                 lambda text: len(self._tokens_of_block(text)))
-        doc.context = tuple(token for block in segment.blocks for token in self._tokens_of_block(block))
-        return True
-
-    def _tokens_of_block(self, block: str) -> list[int]:
-        """A snippet's tokens, the same whatever surrounds it (so a changed selection is an edit per block)."""
-        if block not in self._block_tokens:
-            if len(self._block_tokens) > 4096:
-                self._block_tokens.clear()
-            self._block_tokens[block] = self.vocab.encode(block)
-        return self._block_tokens[block]
+        return drafting
 
     # -- background work -------------------------------------------------------------------------------
     def background_step(self) -> bool:
-        """One small piece of idle-time work for the most recently used document; False when there is none.
-
-        In order: carry on an unfinished decoding (what the user is waiting for), start the prefetch after
-        an accept, choose the context segment again, encode the window's missing tokens, refresh stale ones.
-        Each piece is one forward of at most a tree or BACKGROUND_CHUNK tokens, so a request waits for at most
-        that.
-        """
+        """One small piece of idle-time work for the most recently used document (the scheduler says which);
+        False when there is none. Each piece is one forward of at most a tree or BACKGROUND_CHUNK tokens, so
+        a request waits for at most that."""
         doc = next((d for d in reversed(list(self.documents)) if d.mirror is not None), None)
         if doc is None:
             return False
+        jobs = {Work.CONTINUE: self._continue_decoding, Work.PREFETCH: self._prefetch,
+                Work.SELECT_CONTEXT: self._select_context, Work.GROW_WINDOW: self._grow_window,
+                Work.REFRESH: self._refresh}
         try:
-            for work in (self._continue_decoding, self._prefetch, self._select_context, self._grow_window,
-                         self._refresh):
-                if work(doc):
+            for work in scheduler.for_idle(doc, self.settings.stale_budget):
+                if jobs[work](doc):
                     self.statistics.count("backgroundSteps")
                     return True
         except Exception:
@@ -330,31 +290,18 @@ class Engine:
         return False
 
     def _continue_decoding(self, doc: OpenDocument) -> bool:
-        """One more step of a decoding cut at the latency budget, while its suggestions can still be shown:
-        the text is as it was, or the user is typing along one of them."""
+        """One more step of a decoding cut at the latency budget, while its suggestions can be shown."""
         continuation = doc.continuation
-        if continuation is None:
-            return False
-        typed = _typed_since(continuation, doc)
-        if typed is None:
-            doc.continuation = None
-            return False
+        typed = scheduler.typed_since(continuation, doc) or ""
         continuation.decoding.run(cancelled=lambda: False, max_steps=1)
         self._show(doc, continuation.decoding)
         self.on_suggestions_changed(doc.uri, len(continuation.before) + len(typed))
         return True
 
     def _prefetch(self, doc: OpenDocument) -> bool:
-        """After an accept: once the editor's insertion has arrived, start decoding at the new cursor."""
-        if doc.prefetch is None or doc.shown is None:
-            return False
+        """After an accept, once the editor's insertion has arrived: start decoding at the new cursor."""
         before, accepted = doc.prefetch
-        expected, after = before + accepted, doc.shown.after
-        if doc.text != expected + after:
-            if doc.text != before + after:  # the text moved on some other way: nothing to prefetch
-                doc.prefetch = None
-            return False  # else the accept's insertion has not arrived yet
-        doc.prefetch = None
+        doc.prefetch, expected, after = None, before + accepted, doc.shown.after
         offset = len(expected)
         target = self._prepare(doc, offset)
         k, doc.cursor = self.settings.suggestions, offset
@@ -363,27 +310,25 @@ class Engine:
         self.statistics.count("prefetches")
         return True
 
+    def _select_context(self, doc: OpenDocument) -> bool:
+        """Choose the document's context segment again; the next cache update applies the difference."""
+        return self.context.select(doc, list(reversed(list(self.documents))))
+
     def _grow_window(self, doc: OpenDocument) -> bool:
         """Encode the next chunk of the window's tokens that are not cached yet (after didOpen, a jump). Left to
         right only: a FIM prompt depends on where the next request's cursor will be, so requests build it."""
-        if doc.continuation is not None or self.layout is not Layout.LEFT_TO_RIGHT:
+        if self.layout is not Layout.LEFT_TO_RIGHT:
             return False
         offset = min(doc.cursor or 0, len(doc.text))
-        target = self.prompts.target(doc, offset, self._context(doc), full=True)
+        target = self.prompts.target(doc, offset, self.context.segment(doc), full=True)
         if doc.session is not None and doc.session.tokens == target.tokens:
             return False
         self._update_cache(doc, target, limit=BACKGROUND_CHUNK)
         return True
 
     def _refresh(self, doc: OpenDocument) -> bool:
-        """Re-encode the next chunk of stale tokens (keys and values computed before an edit in front of
-        them), when there are any before the cursor or more than the stale budget in all."""
-        session = doc.session
-        if session is None or doc.continuation is not None or session.stale_count() == 0:
-            return False
-        if session.stale_count(doc.visible_slots) == 0 and session.stale_count() <= self.settings.stale_budget:
-            return False
-        session.refresh(limit=BACKGROUND_CHUNK)
+        """Re-encode the next chunk of stale tokens (keys and values computed before an edit in front of them)."""
+        doc.session.refresh(limit=BACKGROUND_CHUNK)
         self.statistics.count("refreshes")
         return True
 
@@ -393,7 +338,7 @@ class Engine:
         return {**self.statistics.report(), "tokensEncoded": self.runner.tokens_encoded,
                 "kvBytes": self.documents.kv_bytes(), "kvBudgetBytes": self.settings.kv_budget_mb * 2**20,
                 "contextTokens": self.prompt_budget, "windowTokens": self.window_policy.budget,
-                "contextSegmentTokens": self.context_budget, "cachedDocuments": len(cached),
+                "contextSegmentTokens": self.context.budget, "cachedDocuments": len(cached),
                 "cachedTokens": sum(doc.session.length for doc in cached)}
 
     def reconfigure(self, settings: Settings) -> None:
@@ -426,25 +371,6 @@ def _held_window(tokens: list[int], target: Target) -> Window:
         return target.window
     missing = len(target.tokens) - len(tokens)
     return Window(target.window.start, max(target.window.start, target.window.end - missing))
-
-
-def _path_of(uri: str) -> Path | None:
-    """The file a ``file:`` URI names (None for other schemes: unsaved buffers)."""
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(uri)
-    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
-
-
-def _typed_since(continuation: Continuation, doc: OpenDocument) -> str | None:
-    """What was typed at the continuation's cursor since, when that follows one of the suggestions shown
-    (or nothing was typed); None when the text moved on some other way."""
-    before, after, text = continuation.before, continuation.after, doc.text
-    if len(text) < len(before) + len(after) or not text.startswith(before) or not text.endswith(after):
-        return None
-    typed = text[len(before): len(text) - len(after)]
-    shown = doc.shown.suggestions if doc.shown is not None else ()
-    return typed if not typed or any(s.text.startswith(typed) for s in shown) else None
 
 
 def _layout(settings: Settings, fim: FimTokens | None, loaded: LoadedModel) -> Layout:

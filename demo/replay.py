@@ -23,8 +23,19 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from kvcomplete.demo.actions import (Accept, DeleteLine, MoveTo, Pacing, Pause, Step, Type, Wait, anchor_offset, line_span,
-                          next_key)
+from kvcomplete.demo.actions import (
+    Accept,
+    DeleteLine,
+    MoveTo,
+    Pacing,
+    Pause,
+    Step,
+    Type,
+    Wait,
+    anchor_offset,
+    line_span,
+    next_key,
+)
 from kvcomplete.demo.figures import Input, Request, figures, percentiles
 from kvcomplete.demo.ghost import Answers, Ghost, matching_part
 from kvcomplete.demo.lsp_client import Editor, items_of

@@ -23,8 +23,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from kvcomplete.completion.model import default_model
 from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model import default_model
 from kvcomplete.demo.actions import Pacing
 from kvcomplete.demo.figures import finals_of
 from kvcomplete.demo.latency import COMPARED, Silent, flat_figures, side_by_side

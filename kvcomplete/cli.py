@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from kvcomplete import __version__
 from kvcomplete.completion import config
 from kvcomplete.completion.model.offline import stay_offline
 from kvcomplete.completion.model.spec import ModelError
-from kvcomplete import __version__
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from kvcomplete.completion.decoding.alternatives import distinct
-from kvcomplete.lsp_server.documents import Cursor
+from kvcomplete.lsp_server.editor_texts import Cursor
 
 if TYPE_CHECKING:
     from kvcomplete.completion.engine import Completion

@@ -1,6 +1,6 @@
 """pygls' LSP protocol, with five changes (some override pygls internals: pygls is pinned below 3).
 
-1. Open documents live in ``lsp_server.documents``, not in pygls' workspace: pygls splits lines like
+1. Open documents live in ``lsp_server.editor_texts``, not in pygls' workspace: pygls splits lines like
    ``str.splitlines`` (form feeds and U+2028 end lines there, not in LSP), clamps columns past a line's end
    one character short, and rewrites the whole text on every edit. The didOpen/didChange/didClose
    notifications go straight to the server's handlers.
@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
 
 def _is_request(data: dict) -> bool:
     msg_id = data.get("id")

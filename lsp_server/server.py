@@ -22,11 +22,11 @@ from pygls.workspace.position_codec import PositionCodec
 from kvcomplete.completion.config import Settings
 from kvcomplete.lsp_server import logs
 from kvcomplete.lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, Tickets
-from kvcomplete.lsp_server.documents import Cursor, Documents, PositionError
+from kvcomplete.lsp_server.editor_texts import Cursor, EditorTexts, PositionError
 from kvcomplete.lsp_server.items import completion_list, inline_items
 from kvcomplete.lsp_server.progress import LoadProgress
-from kvcomplete.lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
 from kvcomplete.lsp_server.protocol import KvCompleteProtocol
+from kvcomplete.lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
 from kvcomplete.lsp_server.settings import SECTION, apply_options, options_in
 from kvcomplete.lsp_server.stats import ServerStats
 from kvcomplete.lsp_server.transport import loopback_address, serve_stdio, serve_tcp
@@ -58,7 +58,7 @@ class KvCompleteServer(LanguageServer):
         self.command_line_settings = settings
         self.initial_settings = settings  # the command line's, then initializationOptions over them
         self.settings = settings
-        self.documents = Documents()
+        self.documents = EditorTexts()
         self.tickets = Tickets()
         self.stats = ServerStats()
         self.loading = LoadProgress(self)

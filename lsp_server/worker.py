@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model.spec import ModelError
-from kvcomplete.completion.text.document import TextChange
+from kvcomplete.completion.text.mirror import TextChange
 
 if TYPE_CHECKING:
     from kvcomplete.completion.engine import Completion, Engine

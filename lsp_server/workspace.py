@@ -17,7 +17,14 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.prompt.workspace import Limits, Pieces, Tokenize, WorkspaceIndex, feed_drafters, index_tokenizer
+from kvcomplete.completion.prompt.workspace import (
+    Limits,
+    Pieces,
+    Tokenize,
+    WorkspaceIndex,
+    feed_drafters,
+    index_tokenizer,
+)
 from kvcomplete.lsp_server.progress import LoadProgress
 
 logger = logging.getLogger(__name__)

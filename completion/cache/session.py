@@ -15,9 +15,9 @@ from typing import Sequence
 
 import torch
 
-from kvcomplete.completion.text.document import TokenEdit
-from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.cache.token_diff import diff_tokens
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.text.mirror import TokenEdit
 from kvcomplete.kernels.rope_shift import rope_shift
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Sequence
 
-from kvcomplete.completion.text.document import TokenEdit
+from kvcomplete.completion.text.mirror import TokenEdit
 
 MERGE_GAP = 16  # equal runs shorter than this between two edits are re-encoded rather than kept
 MIN_MATCHED = 0.5  # below this share of matched tokens, replacing the whole middle is cheaper than many edits

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from kvcomplete.completion.text.document import TokenEdit
+from kvcomplete.completion.text.mirror import TokenEdit
 
 ALIGN_SEARCH = 64  # tokens searched for a line start when placing a window
 

@@ -90,7 +90,7 @@ def rank(first: Scored, others: Sequence[S], ranking: str = RANKING) -> list[S]:
     return sorted(others, key=lambda candidate: (first_line(candidate.text) == line, -score(candidate)))
 
 
-def shown(candidates: Sequence[S], limit: int, ranking: str = RANKING) -> list[S]:
+def worth_showing(candidates: Sequence[S], limit: int, ranking: str = RANKING) -> list[S]:
     """What the user cycles through: #1 (``candidates[0]``, the greedy one) first, the others ranked, then
     at most ``limit`` of them that hold text and do not overlap one shown before them."""
     if not candidates:

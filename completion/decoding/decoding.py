@@ -21,31 +21,25 @@ to set the request's length: 2.4x the time of k = 1).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, Sequence
 
 import torch
 
-from kvcomplete.completion.decoding.alternatives import new_text, starts
-from kvcomplete.completion.drafts.budget import SpeculationBudget
 from kvcomplete.completion.cache.kv_store import KVStore
-from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.decoding.alternatives import new_text, starts
+from kvcomplete.completion.decoding.scratch import Cancelled, DecodeStats, Scratch
 from kvcomplete.completion.decoding.stops import StopRule
 from kvcomplete.completion.decoding.tree import build_tree
 from kvcomplete.completion.decoding.verify import accept_path
+from kvcomplete.completion.drafts.budget import SpeculationBudget
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.prompt.builder import Prompt
 from kvcomplete.completion.text.vocab import Vocabulary
 
-SHARED = -1  # scratch slot every branch sees (the prompt's re-run last token, the tokens all branches share)
-DEAD = -2  # scratch slot nobody sees any more (rejected tree nodes, finished superposed steps)
-SUPERPOSED = -3  # scratch slot seen only by the superposed-decoding steps of the current drafting pass
 MAX_SHARED = 4  # greedy tokens adding no new text that the branches share at most before they split
 CANDIDATES = 8  # tokens drawn per suggestion where the branches split, to find k distinct ones
 ALTERNATIVE_STEPS = 2  # steps the alternatives may take once suggestion #1 is done, to end their line
-
-
-class Cancelled(Exception):
-    """The request was cancelled or superseded at a step boundary."""
 
 
 @dataclass(slots=True)
@@ -62,24 +56,6 @@ class Branch:
     split_logprob: float = 0.0  # of the token where it left the other branches (the first adding new text)
     generated: bytes = b""  # the tokens' bytes, kept as they grow (no re-decoding of the whole branch)
     last_line: int | None = None  # an alternative's line (newlines in its text) when suggestion #1 was done
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """The prompt: slots [0, prefix_len) of the store, then ``last_token`` at ``last_position``."""
-
-    prefix_len: int
-    last_token: int
-    last_position: int
-    healed: bytes  # bytes before the cursor that the suggestion must start by reproducing
-    context: tuple[int, ...] = ()  # the prompt's tokens, for drafters that match on context
-
-
-@dataclass(slots=True)
-class DecodeStats:
-    forwards: int = 0
-    draft_tokens_proposed: int = 0
-    draft_tokens_accepted: int = 0
 
 
 class Drafting(Protocol):
@@ -102,94 +78,20 @@ def choose(logprobs: torch.Tensor, vocab: Vocabulary, pending: bytes, count: int
     return logprobs.topk(count).indices.tolist()
 
 
-class Decoder:
-    """One request's scratch: which branch owns each scratch slot, and forwards that respect it.
-
-    Invariant: slots [scratch, scratch + len(owners)) are in use; DEAD ones only ever trail the list,
-    so the next forward overwrites them.
-    """
-
-    def __init__(self, runner: ModelRunner, store: KVStore, prompt: Prompt, cancelled: Callable[[], bool],
-                 budget: SpeculationBudget | None) -> None:
-        self.runner, self.store, self.prompt = runner, store, prompt
-        self.cancelled, self.budget = cancelled, budget
-        self.scratch = store.length  # first scratch slot
-        self.owners: list[int] = []
-        self.last_write_at = self.scratch
-        self.stats = DecodeStats()
-
-    def forward(self, tokens: list[int], positions: list[int], node_owners: list[int], among: torch.Tensor,
-                embeds: torch.Tensor | None = None, new_owner: int = DEAD) -> torch.Tensor:
-        """Log-probabilities [n, vocab] for n new scratch nodes. Node i sees the prompt, the scratch slots
-        owned by ``node_owners[i]`` or SHARED, and the new nodes ``among[i]`` [n] allows."""
-        if self.cancelled():
-            raise Cancelled()
-        while self.owners and self.owners[-1] == DEAD:
-            self.owners.pop()
-        n = len(positions)
-        write_at = self.last_write_at = self.scratch + len(self.owners)
-        owner = torch.tensor(self.owners, dtype=torch.long)
-        rows = torch.tensor(node_owners)[:, None]
-        hidden = torch.zeros(n, self.scratch - self.prompt.prefix_len, dtype=torch.bool)
-        visible = torch.cat((hidden, (owner[None, :] == rows) | (owner[None, :] == SHARED), among), dim=1)
-        started = time.perf_counter()
-        logits = self.runner.forward(self.store, tokens, torch.tensor(positions), write_at,
-                                     self.prompt.prefix_len, visible, embeds=embeds)
-        if self.budget is not None and embeds is None:
-            self.budget.record_forward(n, (time.perf_counter() - started) * 1000)
-        self.owners.extend([new_owner] * n)
-        self.stats.forwards += 1
-        return torch.log_softmax(logits, dim=-1)
-
-    def start(self) -> torch.Tensor:
-        """Run the prompt's last token once more, into a SHARED scratch slot every branch sees; returns
-        the next-token log-probabilities [vocab] at the cursor."""
-        return self.shared(self.prompt.last_token, self.prompt.last_position)
-
-    def shared(self, token: int, position: int) -> torch.Tensor:
-        """Run ``token`` at ``position`` into a SHARED scratch slot every branch sees (the prompt's last
-        token, or one all suggestions start with); returns the log-probabilities [vocab] after it."""
-        logprobs = self.forward([token], [position], [SHARED], torch.ones(1, 1, dtype=torch.bool))
-        self.keep([0], [SHARED])
-        return logprobs[0]
-
-    def keep(self, nodes: list[int], owner_of: list[int]) -> None:
-        """Keep the K/V of ``nodes`` (ascending indices into the last forward) for their owners, compacted
-        to the front of that forward's slots; the other nodes of that forward become free."""
-        start = self.last_write_at
-        if nodes:
-            source = torch.tensor(nodes, device=self.store.keys.device) + start
-            for tensor in (self.store.keys, self.store.values):
-                tensor[:, :, start: start + len(nodes)] = tensor[:, :, source]
-        self.owners[start - self.scratch:] = [owner_of[node] for node in nodes]
-
-    def superposed_step(self, embedding: torch.Tensor, depth: int) -> torch.Tensor:
-        """One Superposed Decoding step: ``embedding`` [hidden] at the cursor + depth; it sees the prompt
-        and the earlier steps of this drafting pass. Returns log-probabilities [vocab]."""
-        position = self.prompt.last_position + 1 + depth
-        among = torch.ones(1, 1, dtype=torch.bool)
-        return self.forward([0], [position], [SUPERPOSED], among, embeds=embedding.view(1, -1),
-                            new_owner=SUPERPOSED)[0]
-
-    def end_superposed(self) -> None:
-        """The drafting pass is over: its scratch slots are free again."""
-        self.owners = [DEAD if owner == SUPERPOSED else owner for owner in self.owners]
-
-
-def shared_start(decoder: Decoder, logprobs: torch.Tensor, vocab: Vocabulary,
+def shared_start(scratch: Scratch, logprobs: torch.Tensor, vocab: Vocabulary,
                  limit: int) -> tuple[torch.Tensor, list[tuple[int, float]]]:
     """The greedy tokens from the cursor, at most ``limit``, while they add no new text (they reproduce the
     healed bytes or re-spell the indentation: completion/alternatives.new_text), each run once into a SHARED
     slot, so that the branches split where the new text begins. Returns the log-probabilities [vocab] after
     them and their (token, log-probability) pairs."""
-    healed, generated, shared = decoder.prompt.healed, b"", []
+    healed, generated, shared = scratch.prompt.healed, b"", []
     while len(shared) < limit:
         token = choose(logprobs, vocab, healed[len(generated):], 1)[0]
         if token in vocab.special_ids or new_text(generated + vocab.bytes_of[token], healed):
             break
         shared.append((token, float(logprobs[token])))
         generated += vocab.bytes_of[token]
-        logprobs = decoder.shared(token, decoder.prompt.last_position + len(shared))
+        logprobs = scratch.shared(token, scratch.prompt.last_position + len(shared))
     return logprobs, shared
 
 
@@ -207,10 +109,10 @@ class Decoding:
         self.prompt, self.vocab, self.stop, self.max_tokens = prompt, vocab, stop, max_tokens
         self.drafting, self.budget = drafting, budget
         self.steps, self.first_done_at = 0, None  # steps taken; the step count when suggestion #1 was done
-        self.decoder = Decoder(runner, store, prompt, cancelled, budget)
-        logprobs, shared = self.decoder.start(), []
+        self.scratch = Scratch(runner, store, prompt, cancelled, budget)
+        logprobs, shared = self.scratch.start(), []
         if k > 1:  # the alternatives split where their new text begins (completion/decoding/alternatives.py)
-            logprobs, shared = shared_start(self.decoder, logprobs, vocab, min(MAX_SHARED, max_tokens - 1))
+            logprobs, shared = shared_start(self.scratch, logprobs, vocab, min(MAX_SHARED, max_tokens - 1))
         generated = vocab.to_bytes(token for token, _ in shared)
         candidates = choose(logprobs, vocab, prompt.healed[len(generated):], CANDIDATES * k)
         picked = starts([new_text(generated + vocab.bytes_of[token], prompt.healed) for token in candidates], k)
@@ -224,13 +126,13 @@ class Decoding:
             split = replace(prompt, healed=prompt.healed[len(generated):],
                             context=prompt.context + tuple(token for token, _ in shared))
             drafting.start(logprobs, self.branches, split,
-                           lambda embedding, depth: self.decoder.superposed_step(embedding, depth + len(shared)))
-            self.decoder.end_superposed()
+                           lambda embedding, depth: self.scratch.superposed_step(embedding, depth + len(shared)))
+            self.scratch.end_superposed()
         self._limit_alternatives()
 
     @property
     def stats(self) -> DecodeStats:
-        return self.decoder.stats
+        return self.scratch.stats
 
     @property
     def done(self) -> bool:
@@ -240,7 +142,7 @@ class Decoding:
             max_steps: int | None = None) -> None:
         """Step until every branch is done, ``until()`` (checked between steps) says stop, or ``max_steps``;
         ``cancelled()`` raises Cancelled at the next step boundary."""
-        self.decoder.cancelled = cancelled
+        self.scratch.cancelled = cancelled
         steps = 0
         while not self.done and not until() and (max_steps is None or steps < max_steps):
             self.step()
@@ -262,11 +164,11 @@ class Decoding:
         by_index = {b.index: b for b in active}
         positions = [prompt.last_position + len(by_index[tree.branches[node]].tokens) + tree.depths[node]
                      for node in range(len(tree))]
-        logprobs = self.decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
+        logprobs = self.scratch.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
         kept: list[int] = []
         for root, branch in enumerate(active):  # roots are the first nodes, in branch order
             kept += accept_path(tree, root, logprobs, branch, self._choose, self._extend)
-        self.decoder.keep(sorted(kept), tree.branches)
+        self.scratch.keep(sorted(kept), tree.branches)
         proposed, accepted = len(tree) - len(active), len(kept) - len(active)
         self.stats.draft_tokens_proposed += proposed
         self.stats.draft_tokens_accepted += accepted
@@ -326,12 +228,3 @@ def line_end(text: str, line: int) -> int | None:
         if at < 0:
             return None
     return at
-
-
-def decode(runner: ModelRunner, store: KVStore, prompt: Prompt, vocab: Vocabulary, stop: StopRule, k: int,
-           max_tokens: int, cancelled: Callable[[], bool] = lambda: False, drafting: Drafting | None = None,
-           budget: SpeculationBudget | None = None) -> tuple[list[Branch], DecodeStats]:
-    """Decode to the end: up to ``k`` suggestions (branch 0 = greedy) and what it took."""
-    decoding = Decoding(runner, store, prompt, vocab, stop, k, max_tokens, cancelled, drafting, budget)
-    decoding.run(cancelled)
-    return decoding.branches, decoding.stats

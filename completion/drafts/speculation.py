@@ -21,10 +21,11 @@ from typing import Callable, Sequence
 
 import torch
 
+from kvcomplete.completion.decoding.decoding import Branch
 from kvcomplete.completion.drafts.budget import SMOOTHING
-from kvcomplete.completion.decoding.decoding import Branch, Prompt
 from kvcomplete.completion.drafts.copyspec import CopySpec
 from kvcomplete.completion.drafts.superposed import SuperposedDrafter
+from kvcomplete.completion.prompt.builder import Prompt
 from kvcomplete.completion.text.vocab import Vocabulary
 
 DRAFTS_PER_BRANCH = 3

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from kvcomplete.completion.model.attention import NARROW_TOKENS
-from kvcomplete.completion.config import COMPILE
 from kvcomplete.completion.cache.kv_store import KVStore
+from kvcomplete.completion.config import COMPILE
+from kvcomplete.completion.model.attention import NARROW_TOKENS
 
 if TYPE_CHECKING:
     from kvcomplete.completion.model.runner import ModelRunner

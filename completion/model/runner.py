@@ -21,9 +21,9 @@ import time
 
 import torch
 
-from kvcomplete.completion.model.attention import TreeBlock, split_tree_block
-from kvcomplete.completion.config import KERNELS
 from kvcomplete.completion.cache.kv_store import KVStore
+from kvcomplete.completion.config import KERNELS
+from kvcomplete.completion.model.attention import TreeBlock, split_tree_block
 from kvcomplete.completion.model.spec import LoadedModel, ModelError, head_dim, num_kv_heads
 from kvcomplete.completion.model.threads import ThreadPolicy, available_threads, candidate_counts
 from kvcomplete.kernels._triton import triton_runs

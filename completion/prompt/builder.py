@@ -15,13 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from kvcomplete.completion.decoding.decoding import Prompt
-from kvcomplete.completion.text.document import Document
-from kvcomplete.completion.documents import OpenDocument
-from kvcomplete.completion.prompt.layout import Layout, fim_segments, flatten
-from kvcomplete.completion.model.spec import FimTokens
-from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.completion.cache.window import Window, WindowPolicy
+from kvcomplete.completion.model.spec import FimTokens
+from kvcomplete.completion.open_documents import OpenDocument
+from kvcomplete.completion.prompt.layout import Layout, fim_segments, flatten
+from kvcomplete.completion.text.mirror import TokenMirror
+from kvcomplete.completion.text.vocab import Vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """The prompt: slots [0, prefix_len) of the store, then ``last_token`` at ``last_position``."""
+
+    prefix_len: int
+    last_token: int
+    last_position: int
+    healed: bytes  # bytes before the cursor that the suggestion must start by reproducing
+    context: tuple[int, ...] = ()  # the prompt's tokens, for drafters that match on context
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +61,7 @@ class PromptBuilder:
         self.vocab, self.start_token = vocab, start_token
         self.layout, self.fim, self.window = layout, fim, window
 
-    def split(self, mirror: Document, offset: int) -> Split:
+    def split(self, mirror: TokenMirror, offset: int) -> Split:
         """Where ``offset`` falls in the tokens, with token healing applied."""
         index, partial = mirror.split_at(offset)
         length, healed = index, partial
@@ -86,7 +96,7 @@ class PromptBuilder:
         return Prompt(prefix_len=len(before) - 1, last_token=before[-1], last_position=len(before) - 1,
                       healed=healed, context=tuple(before))
 
-    def _tokens_after(self, mirror: Document, split: Split, end: int) -> list[int]:
+    def _tokens_after(self, mirror: TokenMirror, split: Split, end: int) -> list[int]:
         """The tokens of the text after the cursor up to document token ``end`` (the window's): the document's,
         but the cut token re-tokenized. The segment thus ends at a fixed document token while the cursor moves
         within it, so typing never changes its end."""

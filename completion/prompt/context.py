@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from kvcomplete.completion.prompt import outline
-from kvcomplete.completion.text.syntax import EXTENSIONS
 from kvcomplete.completion.prompt.workspace import read_text
+from kvcomplete.completion.text.syntax import EXTENSIONS
 
 CHUNK_LINES = 24  # a chunk of a file, for recent files and similarity
 NEAR_LINES = 16  # lines around the cursor (before it; a quarter as many after) that similarity compares with

@@ -18,11 +18,9 @@ goes stale. docs/benchmarks.md has the measured costs.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Sequence
 
 from kvcomplete.completion.model.spec import FimTokens
-
 
 # Families whose published models were trained on SPM as well as PSM (StarCoder, StarCoder2).
 SPM_FAMILIES = ("starcoder2", "gpt_bigcode")

@@ -374,11 +374,7 @@ def feed_drafters(engine, pieces: Pieces) -> None:
     """On the engine thread: pieces of workspace files become sources of CopySpec and the n-gram model
     (tokens ``None``: that piece is no longer one)."""
     for key, tokens in pieces:
-        for drafter in (engine.copyspec, engine.ngram):
-            if tokens is None:
-                drafter.remove_source(key)
-            else:
-                drafter.set_source(key, tokens)
+        engine.speculator.set_source(key, tokens)
 
 
 def index_now(engine, roots: Sequence[Path]) -> dict[str, int]:

@@ -14,11 +14,11 @@ import time
 import traceback
 from pathlib import Path
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench import alternatives, edits, files, latency, memory, plots, speculation, window
 from kvcomplete.bench.report import header, header_markdown, load_average
 from kvcomplete.bench.scale import FULL, QUICK, Scale
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.spec import LoadedModel
 
 SUITES = {"edits": edits, "speculation": speculation, "alternatives": alternatives, "latency": latency,
           "memory": memory, "files": files, "window": window}  # `all`'s order

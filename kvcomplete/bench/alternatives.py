@@ -17,14 +17,14 @@ from __future__ import annotations
 import statistics
 import time
 
-from kvcomplete.completion.decoding.alternatives import RANKING, RANKINGS, overlaps, rank, squeeze
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import Engine, Suggestion
-from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.edit_tasks import EditSample
 from kvcomplete.bench.edits import edit_samples, edit_similarity, samples_described, samples_setup
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.decoding.alternatives import RANKING, RANKINGS, overlaps, rank, squeeze
+from kvcomplete.completion.engine import Engine, Suggestion
+from kvcomplete.completion.model.spec import LoadedModel
 
 KS = (1, 2, 4)
 

@@ -19,9 +19,9 @@ import bisect
 from dataclasses import dataclass
 from itertools import accumulate
 
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.bench.sources import indentation, is_code_line
+from kvcomplete.completion.text.mirror import TextChange
+from kvcomplete.completion.text.vocab import Vocabulary
 
 BLOCK_LINES = 3  # lines inserted or deleted by one edit
 PLACES = {  # per task: (fraction of the context's lines, kind of edit), top to bottom

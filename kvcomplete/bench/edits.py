@@ -16,17 +16,17 @@ import difflib
 import statistics
 import time
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import Document, TextChange
-from kvcomplete.completion.engine import Engine
-from kvcomplete.completion.model.spec import LoadedModel
-from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import EditMode, Session
-from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.bench.edit_tasks import TASKS, EditSample, module_samples
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, read_module, stdlib_source
+from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
+from kvcomplete.completion.text.vocab import Vocabulary
 
 MODES = ("pie", "full", "naive")
 FOLLOWING = {"pie": EditMode.PIE, "naive": EditMode.NAIVE}  # the modes that follow the edit in their cache
@@ -139,7 +139,7 @@ def measure_update_time(runner: ModelRunner, vocab: Vocabulary, text: str) -> di
     times: dict[str, list[float]] = {"pie": [], "reencode_from_edit": [], "full_encode": []}
     for _ in range(UPDATE_REPEATS):
         for mode, key in ((EditMode.PIE, "pie"), (EditMode.REENCODE, "reencode_from_edit")):
-            document = Document(vocab, text)
+            document = TokenMirror(vocab, text)
             session = Session(runner, document.tokens, mode)
             edit = document.apply(change)
             times[key].append(_timed(lambda: session.apply(edit)))

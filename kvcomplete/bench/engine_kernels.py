@@ -35,14 +35,14 @@ from pathlib import Path
 
 import torch
 
-from kvcomplete.completion.model import attention, default_model, loading
-from kvcomplete.completion.model.spec import LoadedModel
-from kvcomplete.completion.model.compiled import compile_forward, warm_up
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import TokenEdit
-from kvcomplete.completion.engine import Engine
-from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.cache.session import Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model import attention, default_model, loading
+from kvcomplete.completion.model.compiled import compile_forward, warm_up
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.text.mirror import TokenEdit
 from kvcomplete.kernels.bench import kary_tree_mask
 
 REPO = Path(__file__).resolve().parents[2]

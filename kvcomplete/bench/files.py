@@ -16,12 +16,12 @@ from __future__ import annotations
 import statistics
 import time
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import Engine, TextChange
-from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import read_module, stdlib_modules
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, TextChange
+from kvcomplete.completion.model.spec import LoadedModel
 
 SIZES = {"200 lines": None, "150 KB": 150_000, "1 MB": 990_000}  # None: the first 200 lines of a module
 TYPED = "value = "

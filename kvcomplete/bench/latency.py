@@ -7,10 +7,10 @@ The replay belongs to the demo (`demo/latency.py`, one implementation for `kvcom
 
 from __future__ import annotations
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.spec import LoadedModel
 
 
 def run(settings: Settings, loaded: LoadedModel, scale: Scale) -> dict:

@@ -54,7 +54,7 @@ def script(text: str) -> list[tuple[str, int, str | None]]:
 
 
 def replay(engine, text: str) -> list[dict]:
-    from kvcomplete.completion.text.document import TextChange
+    from kvcomplete.completion.text.mirror import TextChange
 
     uri = "file:///bench/layout.py"
     engine.open(uri, text)

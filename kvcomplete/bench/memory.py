@@ -20,14 +20,14 @@ import statistics
 
 import torch
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.engine import Engine
-from kvcomplete.completion.model.spec import LoadedModel
-from kvcomplete.completion.cache.session import Session
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, read_module
+from kvcomplete.completion.cache.session import Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.text.mirror import TextChange
 
 MIB = 2**20
 MAX_TOKENS = 8

@@ -13,15 +13,15 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import Engine, Suggestion
-from kvcomplete.completion.model.spec import LoadedModel
 from kvcomplete.bench.alternatives import suggest_after_edit
 from kvcomplete.bench.edit_tasks import EditSample
 from kvcomplete.bench.edits import edit_samples, samples_described, samples_setup
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import cut_to_tokens, next_line_cases, stdlib_source
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, Suggestion
+from kvcomplete.completion.model.spec import LoadedModel
 
 # (name, speculation on, drafters) compared on the same cases
 MODES = (("plain", False, ()), ("copyspec", True, ("copy",)), ("superposed", True, ("superposed",)),

@@ -24,16 +24,16 @@ from pathlib import Path
 
 import torch
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import Engine
-from kvcomplete.completion.model.loading import load
-from kvcomplete.completion.model.spec import LoadedModel
-from kvcomplete.completion.model.precision import resolve
-from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.model.threads import ThreadPolicy, available_threads, candidate_counts
 from kvcomplete.bench import plots
 from kvcomplete.bench.report import header, header_markdown, table
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, is_code_line, read_module
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.loading import load
+from kvcomplete.completion.model.precision import resolve
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import LoadedModel
+from kvcomplete.completion.model.threads import ThreadPolicy, available_threads, candidate_counts
 
 VARIANTS = {"fp32": ("float32", "fp32"), "bf16": ("bfloat16", "bf16"), "bf16+int8": ("bfloat16", "int8"),
             "bf16+int4": ("bfloat16", "int4")}  # name: (dtype, weights); fp32 is the agreement reference

@@ -14,15 +14,15 @@ from __future__ import annotations
 import statistics
 import time
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import Engine
-from kvcomplete.completion.model.spec import LoadedModel
-from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.bench.edits import edit_similarity
 from kvcomplete.bench.report import table
 from kvcomplete.bench.scale import Scale
 from kvcomplete.bench.sources import next_line_cases, read_module, stdlib_modules
+from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import LoadedModel
 
 WINDOWS = (512, 1024, 2048, 4096)
 MAX_TOKENS = 24

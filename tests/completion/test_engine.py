@@ -7,8 +7,8 @@ import random
 import pytest
 
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import TextChange
 from kvcomplete.completion.engine import Engine, UnknownDocument
+from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///work/example.py"
 SOURCE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.prompt.context import Current, select_context
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.prompt.context import Current, select_context
+from kvcomplete.completion.text.mirror import TextChange
 from tests.completion.test_engine_window import settle
 
 HELPER = '''def frobnicate_widget(widget, intensity=3):
@@ -47,7 +47,7 @@ def engine_with_workspace(project: Path, **options) -> Engine:
 def expected_segment(engine: Engine, project: Path, text: str, offset: int) -> str:
     current = Current(project / "main.py", text, "python", offset)
     return select_context(current, [project], [project / "helper.py", project / "main.py"], [],
-                          engine.context_budget, lambda block: len(engine.vocab.encode(block))).text
+                          engine.context.budget, lambda block: len(engine.vocab.encode(block))).text
 
 
 @pytest.mark.parametrize("pie", [False, True])
@@ -81,9 +81,9 @@ def test_the_cache_holds_the_chosen_segment_then_the_window_through_selection_ch
 
 def test_without_a_workspace_there_is_no_segment_and_the_window_has_the_whole_budget(tiny_model_dir, project):
     engine = Engine(Settings(model=str(tiny_model_dir), device="cpu", context_tokens=512, max_tokens=2))
-    assert engine.context_budget == 0 and engine.window_policy.budget == 512
+    assert engine.context.budget == 0 and engine.window_policy.budget == 512
     engine.use_workspace([project], lambda: [])
-    assert engine.context_budget == 128 and engine.window_policy.budget == 384
+    assert engine.context.budget == 128 and engine.window_policy.budget == 384
 
 
 FROBNICATOR = '''class WidgetFrobnicator:

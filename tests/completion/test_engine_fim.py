@@ -7,11 +7,11 @@ import random
 import pytest
 import torch
 
+from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.decoding.decoding import choose
-from kvcomplete.completion.text.document import TextChange
 from kvcomplete.completion.engine import Engine, ModelError
-from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///work/fim.py"
 SOURCE = '''def mean(values):

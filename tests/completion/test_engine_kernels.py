@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from kvcomplete.completion.model import loading
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, TextChange
+from kvcomplete.completion.model import loading
 from tests.completion.model.test_runner import counting
 
 SOURCE = '''def scale(points, factor):

@@ -14,9 +14,9 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import TextChange
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model.weights import four_bit_levels, linear_layers
+from kvcomplete.completion.text.mirror import TextChange
 from tests.tiny_models import save_tiny_model
 
 SOURCE = ("def area(radius):\n    return 3.14 * radius ** 2\n\n\n"

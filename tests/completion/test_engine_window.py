@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.engine import BACKGROUND_CHUNK, Engine
 from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import BACKGROUND_CHUNK, Engine
+from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///long.py"
 FUNCTION = "def f{n}(a, b):\n    total = a + b * {n}\n    return total - {n}\n\n\n"

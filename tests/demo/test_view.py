@@ -10,7 +10,15 @@ from rich.console import Console
 
 from kvcomplete.demo.ghost import Ghost
 from kvcomplete.demo.replay import Request
-from kvcomplete.demo.view import REDRAW_S, LiveView, PlainView, describe_cache, describe_result, summary_lines, trigger_label
+from kvcomplete.demo.view import (
+    REDRAW_S,
+    LiveView,
+    PlainView,
+    describe_cache,
+    describe_result,
+    summary_lines,
+    trigger_label,
+)
 
 TEXT = "def area(r):\n    return \n\nprint(area(2))\n"
 CURSOR = TEXT.index("return ") + len("return ")

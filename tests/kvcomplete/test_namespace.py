@@ -38,10 +38,10 @@ def test_every_folder_of_ours_is_importable_in_the_namespace(name):
 
 
 def test_hugging_face_kernels_loads_the_way_transformers_imports_it_beside_ours():
-    from kvcomplete.kernels.tree_attention import tree_attention  # ours first, as a server process does
-
     from transformers.integrations import hub_kernels  # does `from kernels import CUDAProperties, ...`
     from transformers.utils.import_utils import is_kernels_available
+
+    from kvcomplete.kernels.tree_attention import tree_attention  # ours first, as a server process does
 
     assert is_kernels_available(), "transformers should see Hugging Face's kernels package (a dependency it pins)"
     hub = sys.modules["kernels"]

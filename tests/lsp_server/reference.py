@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from kvcomplete.demo.lsp_client import units  # the client's code-unit count (Python's codecs), not the server's (pygls')
+from kvcomplete.demo.lsp_client import (
+    units,  # the client's code-unit count (Python's codecs), not the server's (pygls')
+)
 
 
 def lsp_offset(text: str, line: int, character: int, encoding: str) -> int:

@@ -4,7 +4,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from kvcomplete.completion.engine import Completion, Suggestion
-from kvcomplete.lsp_server.documents import Cursor
+from kvcomplete.lsp_server.editor_texts import Cursor
 from kvcomplete.lsp_server.items import completion_list, inline_items
 
 COMPLETION = Completion([Suggestion("(x)", -1.0), Suggestion("", -2.0), Suggestion("(x)", -3.0),

@@ -14,7 +14,6 @@ from kvcomplete.lsp_server.cancellation import SUPERSEDED, Tickets
 from kvcomplete.lsp_server.worker import EngineWorker
 from tests.lsp_server.client import eventually
 
-
 BACKGROUND_STEP_S = 0.05
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.text.document import Document, TextChange
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
 from kvcomplete.completion.text.vocab import Vocabulary
 
 SOURCE = '''import os
@@ -44,7 +44,7 @@ def family_runner(tiny_family_dir):
 
 
 def edited_session(runner, vocab, changes, mode):
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens, mode)
     for change in changes:
         edit = document.apply(change)
@@ -72,7 +72,7 @@ def test_pie_layer0_equals_fresh_encode(family_runner, name):
 @pytest.mark.parametrize("name", ["insert", "replace"])
 def test_inserted_tokens_equal_fresh_encode_at_every_layer(family_runner, name):
     runner, vocab = family_runner
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens, EditMode.PIE)
     edit = document.apply(EDITS[name][0])
     session.apply(edit)

@@ -3,11 +3,12 @@ wanted tokens exactly, and the common cases must be the cheap edits PIE wants.""
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kvcomplete.completion.prompt.layout import Layout, fim_segments, flatten
-from kvcomplete.completion.model.spec import FimTokens
 from kvcomplete.completion.cache.token_diff import MERGE_GAP, diff_tokens
+from kvcomplete.completion.model.spec import FimTokens
+from kvcomplete.completion.prompt.layout import Layout, fim_segments, flatten
 
 FIM = FimTokens(prefix=1, suffix=2, middle=3)
 tokens = st.lists(st.integers(10, 14), max_size=40)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kvcomplete.completion.text.document import TokenEdit
 from kvcomplete.completion.cache.window import Window, WindowPolicy
+from kvcomplete.completion.text.mirror import TokenEdit
 
 POLICY = WindowPolicy(budget=200)
 

@@ -6,22 +6,30 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from transformers import AutoModelForCausalLM
 
-from kvcomplete.completion.decoding.alternatives import distinct, new_text, overlaps, rank, shown, squeeze, starts
-from kvcomplete.completion.drafts.budget import SpeculationBudget
+from kvcomplete.completion.cache.session import Session
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.decoding.decoding import Prompt, decode
+from kvcomplete.completion.decoding.alternatives import (
+    distinct,
+    new_text,
+    overlaps,
+    rank,
+    squeeze,
+    starts,
+    worth_showing,
+)
+from kvcomplete.completion.drafts.budget import SpeculationBudget
 from kvcomplete.completion.drafts.copyspec import CopySpec
 from kvcomplete.completion.drafts.ngram import NGramModel
+from kvcomplete.completion.drafts.speculation import RequestDrafts
 from kvcomplete.completion.drafts.superposed import SuperposedDrafter
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import Session
-from kvcomplete.completion.drafts.speculation import RequestDrafts
-from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.prompt.builder import Prompt
 from tests.tiny_models import save_tiny_model
 
 
@@ -69,7 +77,7 @@ def test_greedy_stays_first_and_the_others_are_ranked_by_their_score():
     assert rank(greedy, [short, long], "total") == [short, long]
     assert rank(greedy, [short, long], "mean") == [long, short]
     assert rank(greedy, [short, long], "split") == [short, long]
-    assert shown([greedy, short, long], 3, "mean") == [greedy, long, short]
+    assert worth_showing([greedy, short, long], 3, "mean") == [greedy, long, short]
 
 
 def test_an_alternative_sharing_the_first_line_of_suggestion_one_comes_after_those_that_differ_there():
@@ -82,8 +90,8 @@ def test_an_alternative_sharing_the_first_line_of_suggestion_one_comes_after_tho
 def test_shown_suggestions_are_never_equal_up_to_whitespace():
     candidates = [Candidate("return a"), Candidate("    return a"), Candidate(""), Candidate("return a + b"),
                   Candidate("pass")]
-    assert [c.text for c in shown(candidates, 4, "total")] == ["return a", "pass"]
-    assert shown([], 4) == []
+    assert [c.text for c in worth_showing(candidates, 4, "total")] == ["return a", "pass"]
+    assert worth_showing([], 4) == []
 
 
 @given(st.lists(st.text(alphabet="ab \n", max_size=6), max_size=8), st.integers(1, 5))
@@ -102,7 +110,7 @@ def test_no_two_kept_texts_overlap_and_nothing_droppable_is_missed(texts, limit)
 def test_every_ranking_keeps_suggestion_one_first(ranking):
     greedy = Candidate("a", logprob=-50.0, tokens=1, split_logprob=-50.0)
     others = [Candidate("b", logprob=-1.0), Candidate("c", logprob=-0.5)]
-    assert shown([greedy, *others], 3, ranking)[0] is greedy
+    assert worth_showing([greedy, *others], 3, ranking)[0] is greedy
 
 
 def save_bigram_model(folder, tokenizer, table: dict[str, list[str]]):
@@ -185,17 +193,17 @@ def greedy_with_healing(model, vocab, tokens: list[int], healed: bytes, count: i
     return generated
 
 
-def test_suggestion_one_is_greedy_token_for_token_where_the_alternatives_split_later(tiny_model_dir, vocab):
+def test_suggestion_one_is_greedy_token_for_token_where_the_alternatives_split_later(tiny_model_dir, vocab,
+                                                                                     decode_to_end):
     """At an auto-indented line start every allowed first token is whitespace, so the k branches share
     their first token(s) and split after them; #1 must still be plain greedy decoding with healing."""
     runner = ModelRunner(load(Settings(model=str(tiny_model_dir), device="cpu")))
     tokens = vocab.encode("import math\n\n\ndef area(radius):\n    ")
     prompt = Prompt(prefix_len=len(tokens) - 2, last_token=tokens[-2], last_position=len(tokens) - 2,
                     healed=vocab.bytes_of[tokens[-1]], context=tuple(tokens[:-1]))
-    never = StopRule(multiline=True, line_suffix="", block_indent=-1, next_line="")
     session = Session(runner, tokens[:-1])
-    one = decode(runner, session.store, prompt, vocab, never, k=1, max_tokens=10)[0]
-    three = decode(runner, session.store, prompt, vocab, never, k=3, max_tokens=10)[0]
+    one = decode_to_end(runner, session.store, prompt, vocab, k=1, max_tokens=10)[0]
+    three = decode_to_end(runner, session.store, prompt, vocab, k=3, max_tokens=10)[0]
     stock = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa").eval()
     assert three[0].tokens == one[0].tokens == greedy_with_healing(stock, vocab, tokens[:-1], prompt.healed, 10)
     assert len(three) == 3 and len({branch.tokens[0] for branch in three}) == 1  # one shared first token
@@ -205,8 +213,8 @@ def test_suggestion_one_is_greedy_token_for_token_where_the_alternatives_split_l
     ngram.set_source("f", tokens)
     copy.set_source("f", tokens)
     drafting = RequestDrafts(copy, SuperposedDrafter(ngram, k=3), vocab, runner.embed, "f")
-    drafted, stats = decode(runner, session.store, prompt, vocab, never, k=3, max_tokens=10, drafting=drafting,
-                            budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
+    drafted, stats = decode_to_end(runner, session.store, prompt, vocab, k=3, max_tokens=10, drafting=drafting,
+                                   budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
     assert [branch.tokens for branch in drafted] == [branch.tokens for branch in three]  # drafts change nothing
     assert stats.draft_tokens_proposed > 0
 

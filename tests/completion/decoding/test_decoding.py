@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.decoding.decoding import ALTERNATIVE_STEPS, Decoding, Prompt, decode, line_end
-from kvcomplete.completion.text.document import Document, TextChange
+from kvcomplete.completion.decoding.decoding import ALTERNATIVE_STEPS, Decoding, line_end
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import EditMode, Session
-from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.prompt.builder import Prompt
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
 from kvcomplete.completion.text.vocab import Vocabulary
 
-NEVER_STOP = StopRule(multiline=True, line_suffix="", block_indent=-1, next_line="")
 SOURCE = "import math\n\n\ndef area(radius):\n    return math.pi * radius ** 2\n\n\ndef circumference(radius):\n"
 
 
@@ -39,53 +38,53 @@ def generate(model, tokens, count):
     return out[0, len(tokens):].tolist()
 
 
-def greedy(runner, vocab, session, prompt_len, count, k=1):
+def greedy(decode, runner, vocab, session, prompt_len, count, k=1):
     tokens = session.tokens
     prompt = Prompt(prefix_len=prompt_len - 1, last_token=tokens[prompt_len - 1], last_position=prompt_len - 1,
                     healed=b"")
-    return decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=count)[0]
+    return decode(runner, session.store, prompt, vocab, k=k, max_tokens=count)[0]
 
 
 @pytest.mark.parametrize("cut", [None, SOURCE.index("    return")])
-def test_session_greedy_equals_generate(tiny, stock_model, cut):
+def test_session_greedy_equals_generate(tiny, stock_model, cut, decode_to_end):
     loaded, runner, vocab = tiny
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens)
     prompt_len = len(document.tokens) if cut is None else document.split_at(cut)[0]
-    branches = greedy(runner, vocab, session, prompt_len, 12)
+    branches = greedy(decode_to_end, runner, vocab, session, prompt_len, 12)
     assert branches[0].tokens == generate(stock_model, document.tokens[:prompt_len], 12)
     assert session.store.length == len(document.tokens), "suggestion tokens must stay scratch"
 
 
-def test_first_of_k_branches_is_greedy_and_alternatives_differ(tiny, stock_model):
+def test_first_of_k_branches_is_greedy_and_alternatives_differ(tiny, stock_model, decode_to_end):
     loaded, runner, vocab = tiny
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens)
-    branches = greedy(runner, vocab, session, len(document.tokens), 8, k=3)
+    branches = greedy(decode_to_end, runner, vocab, session, len(document.tokens), 8, k=3)
     assert branches[0].tokens == generate(stock_model, document.tokens, 8)
     assert len({b.tokens[0] for b in branches}) == 3
 
 
-def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny, stock_model):
+def test_greedy_after_edits_in_reencode_mode_equals_generate(tiny, stock_model, decode_to_end):
     loaded, runner, vocab = tiny
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens, EditMode.REENCODE)
     for change in (TextChange(7, 11, "cmath"), TextChange(len("import cmath"), len("import cmath"), "\nimport os")):
         session.apply(document.apply(change))
-    branches = greedy(runner, vocab, session, len(document.tokens), 10)
+    branches = greedy(decode_to_end, runner, vocab, session, len(document.tokens), 10)
     assert branches[0].tokens == generate(stock_model, document.tokens, 10)
 
 
-def test_alternatives_stop_setting_the_length_once_the_first_is_done(tiny):
+def test_alternatives_stop_setting_the_length_once_the_first_is_done(tiny, decode_to_end, never_stop):
     """Suggestion #1 done, the alternatives take at most ALTERNATIVE_STEPS more steps and end where their line
     does: what they show is a prefix of what they would have grown into, and #1 is untouched."""
     loaded, runner, vocab = tiny
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens)
     tokens = document.tokens
     prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1, healed=b"")
-    unlimited = decode(runner, session.store, prompt, vocab, NEVER_STOP, k=3, max_tokens=16)[0]
-    decoding = Decoding(runner, session.store, prompt, vocab, NEVER_STOP, k=3, max_tokens=16)
+    unlimited = decode_to_end(runner, session.store, prompt, vocab, k=3, max_tokens=16)[0]
+    decoding = Decoding(runner, session.store, prompt, vocab, never_stop, k=3, max_tokens=16)
     decoding.step()
     decoding.branches[0].done = True  # as a stop rule would end it
     decoding.run(lambda: False)

@@ -7,7 +7,8 @@ import random
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kvcomplete.completion.drafts.ngram import FLOOR, PAPER_WEIGHTS, NGramModel
 

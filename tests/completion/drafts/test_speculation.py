@@ -7,18 +7,17 @@ import random
 import pytest
 import torch
 
-from kvcomplete.completion.drafts.budget import SMOOTHING, SpeculationBudget
+from kvcomplete.completion.cache.session import Session
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.decoding.decoding import Branch, Prompt, decode
-from kvcomplete.completion.text.document import Document
+from kvcomplete.completion.decoding.decoding import Branch
+from kvcomplete.completion.drafts.budget import SMOOTHING, SpeculationBudget
+from kvcomplete.completion.drafts.speculation import PROBE_EVERY, SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.cache.session import Session
-from kvcomplete.completion.drafts.speculation import PROBE_EVERY, SUPERPOSED_LENGTH, RequestDrafts, SuperposedValue
-from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.prompt.builder import Prompt
+from kvcomplete.completion.text.mirror import TokenMirror
 from kvcomplete.completion.text.vocab import Vocabulary
 
-NEVER_STOP = StopRule(multiline=True, line_suffix="", block_indent=-1, next_line="")
 SOURCE = "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n\n    def norm(self):\n"
 
 
@@ -44,7 +43,7 @@ def setup(tiny_model_dir):
     # float32: the comparisons below hold to fp32 rounding (bf16 on the default model: test_engine_speculation)
     loaded = load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
     runner, vocab = ModelRunner(loaded), Vocabulary(loaded.tokenizer)
-    document = Document(vocab, SOURCE)
+    document = TokenMirror(vocab, SOURCE)
     session = Session(runner, document.tokens)
     tokens = document.tokens
     prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
@@ -52,19 +51,25 @@ def setup(tiny_model_dir):
     return runner, vocab, session, prompt
 
 
-def run(setup, drafting=None, k=1, budget=None):
+@pytest.fixture
+def run(setup, decode_to_end):
+    """Decode 20 tokens from the setup's prompt with ``drafting``; the document's cache must stay as it was."""
     runner, vocab, session, prompt = setup
-    branches, stats = decode(runner, session.store, prompt, vocab, NEVER_STOP, k=k, max_tokens=20,
-                             drafting=drafting, budget=budget)
-    assert session.store.length == len(session.tokens)
-    return branches, stats
+
+    def decode(drafting=None, k=1, budget=None):
+        branches, stats = decode_to_end(runner, session.store, prompt, vocab, k=k, max_tokens=20, drafting=drafting,
+                                        budget=budget)
+        assert session.store.length == len(session.tokens)
+        return branches, stats
+
+    return decode
 
 
-def test_oracle_drafts_give_the_same_tokens_in_fewer_forwards(setup):
-    plain, plain_stats = run(setup, k=2)
+def test_oracle_drafts_give_the_same_tokens_in_fewer_forwards(setup, run):
+    plain, plain_stats = run(k=2)
     truth = {b.index: b.tokens for b in plain}
     oracle = FixedDrafts(lambda branch: [truth[branch.index][len(branch.tokens):][:6]])
-    spec, stats = run(setup, oracle, k=2, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
+    spec, stats = run(oracle, k=2, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
     assert spec[0].tokens == plain[0].tokens
     # #1 alone is drafted, and the alternative ends two steps after it: what it has is where plain's went
     assert plain[1].tokens[: len(spec[1].tokens)] == spec[1].tokens and len(spec[1].tokens) < len(plain[1].tokens)
@@ -72,26 +77,26 @@ def test_oracle_drafts_give_the_same_tokens_in_fewer_forwards(setup):
     assert stats.draft_tokens_accepted > 0
 
 
-def test_wrong_drafts_change_nothing(setup):
+def test_wrong_drafts_change_nothing(setup, run):
     # k = 2: a third branch here meets an exact tie of two tokens' log-probabilities (-10.179031372070312) at its
     # 9th token, which any change of summation order (a tree forward) breaks either way
-    plain, _ = run(setup, k=2)
+    plain, _ = run(k=2)
     rng = random.Random(0)
     noise = FixedDrafts(lambda branch: [[rng.randrange(100, 40000) for _ in range(4)] for _ in range(3)])
-    spec, stats = run(setup, noise, k=2, budget=SpeculationBudget(max_nodes=32, acceptance=0.9))
+    spec, stats = run(noise, k=2, budget=SpeculationBudget(max_nodes=32, acceptance=0.9))
     assert [b.tokens for b in spec] == [b.tokens for b in plain]
     assert stats.draft_tokens_proposed > 0
 
 
-def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup):
-    plain, _ = run(setup)
+def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup, run):
+    plain, _ = run()
     truth = plain[0].tokens
 
     def half_right(branch):
         rest = truth[len(branch.tokens):]
         return [rest[:2] + [7] + rest[3:6]]
 
-    spec, stats = run(setup, FixedDrafts(half_right), budget=SpeculationBudget(max_nodes=8, acceptance=0.9))
+    spec, stats = run(FixedDrafts(half_right), budget=SpeculationBudget(max_nodes=8, acceptance=0.9))
     assert spec[0].tokens == truth
     assert 0 < stats.draft_tokens_accepted < stats.draft_tokens_proposed
 
@@ -99,23 +104,23 @@ def test_partly_right_drafts_are_accepted_up_to_the_first_miss(setup):
 @torch.inference_mode()
 def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
     """One forward over a tree == decoding each node's path on its own (fp32, tight tolerance)."""
-    from kvcomplete.completion.decoding.decoding import Decoder
+    from kvcomplete.completion.decoding.scratch import Scratch
     from kvcomplete.completion.decoding.tree import build_tree
 
     runner, vocab, session, prompt = setup
     store = session.store
     paths = [[11, 12, 13], [11, 14], [21, 22]]
-    decoder = Decoder(runner, store, prompt, lambda: False, None)
-    decoder.start()
+    scratch = Scratch(runner, store, prompt, lambda: False, None)
+    scratch.start()
     tree = build_tree([(0, 500), (1, 600)], [[paths[0], paths[1]], [paths[2]]], budget=16)
     positions = [prompt.last_position + 1 + depth for depth in tree.depths]
-    tree_logprobs = decoder.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
+    tree_logprobs = scratch.forward(tree.tokens, positions, tree.branches, tree.ancestor_mask())
     for node in range(len(tree)):
         path, walk = [], node
         while walk >= 0:
             path.insert(0, tree.tokens[walk])
             walk = tree.parents[walk]
-        sequential = Decoder(runner, store, prompt, lambda: False, None)
+        sequential = Scratch(runner, store, prompt, lambda: False, None)
         sequential.start()
         chain = torch.ones(len(path), len(path), dtype=torch.bool).tril()
         logprobs = sequential.forward(path, [prompt.last_position + 1 + i for i in range(len(path))],
@@ -124,10 +129,10 @@ def test_tree_logits_equal_sequential_decoding_of_each_path(setup):
     assert store.length == len(session.tokens)
 
 
-def test_cache_after_acceptance_equals_cache_after_plain_decoding(setup):
+def test_cache_after_acceptance_equals_cache_after_plain_decoding(setup, run):
     runner, vocab, session, prompt = setup
     length = session.store.length
-    plain, _ = run(setup)
+    plain, _ = run()
     kept = len(plain[0].tokens)  # the re-run prompt token + every generated token but the newest
     plain_keys = session.store.keys[:, :, length: length + kept].clone()
     plain_values = session.store.values[:, :, length: length + kept].clone()
@@ -136,7 +141,7 @@ def test_cache_after_acceptance_equals_cache_after_plain_decoding(setup):
         session.store.values[:, :, length:].zero_()
     truth = plain[0].tokens
     oracle = FixedDrafts(lambda branch: [truth[len(branch.tokens):][:5] + [9]])
-    spec, stats = run(setup, oracle, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
+    spec, stats = run(oracle, budget=SpeculationBudget(max_nodes=16, acceptance=0.9))
     assert spec[0].tokens == truth and stats.draft_tokens_accepted > 0
     torch.testing.assert_close(session.store.keys[:, :, length: length + kept], plain_keys, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(session.store.values[:, :, length: length + kept], plain_values, atol=1e-5,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.drafts.budget import SpeculationBudget
 from kvcomplete.completion.model import compiled
 from kvcomplete.completion.model.attention import NARROW_TOKENS
-from kvcomplete.completion.drafts.budget import SpeculationBudget
-from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import PREFILL_CHUNK, TREE_KERNEL_MAX_TOKENS, ModelRunner
 from kvcomplete.completion.model.weights import MAX_ROWS

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.decoding.decoding import Decoder, Prompt
-from kvcomplete.completion.text.document import Document, TextChange
-from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.decoding.scratch import Scratch
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.prompt.builder import Prompt
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
 
 pytestmark = pytest.mark.default_model
 
@@ -56,7 +57,7 @@ def next_token_logprobs(runner, session, length):
     tokens = session.tokens
     prompt = Prompt(prefix_len=length - 1, last_token=tokens[length - 1], last_position=length - 1, healed=b"")
     with torch.inference_mode():
-        return Decoder(runner, session.store, prompt, lambda: False, None).start()
+        return Scratch(runner, session.store, prompt, lambda: False, None).start()
 
 
 def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):
@@ -68,7 +69,7 @@ def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):
     cursors = [SOURCE.index("    return len(records)"), SOURCE.index("        json.dump")]
     divergences = {EditMode.PIE: 0.0, EditMode.NAIVE: 0.0}
     for mode in (EditMode.REENCODE, EditMode.PIE, EditMode.NAIVE):
-        document = Document(vocab, SOURCE)
+        document = TokenMirror(vocab, SOURCE)
         session = Session(runner, document.tokens, mode)
         session.apply(document.apply(change))
         logprobs = [next_token_logprobs(runner, session, document.split_at(c + len(change.text))[0])

@@ -7,8 +7,8 @@ import torch
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model.loading import load
-from kvcomplete.completion.model.spec import ModelError
 from kvcomplete.completion.model.precision import resolve_dtype
+from kvcomplete.completion.model.spec import ModelError
 from tests.tiny_models import save_tiny_model
 
 

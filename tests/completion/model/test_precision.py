@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kvcomplete.completion.model import precision
-from kvcomplete.completion.config import WEIGHTS, Settings
-from kvcomplete.completion.text.document import TokenEdit
-from kvcomplete.completion.model.loading import load
-from kvcomplete.completion.model.spec import ModelError
-from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.cache.session import EditMode, Session
+from kvcomplete.completion.config import WEIGHTS, Settings
+from kvcomplete.completion.model import precision
+from kvcomplete.completion.model.loading import load
+from kvcomplete.completion.model.runner import ModelRunner
+from kvcomplete.completion.model.spec import ModelError
 from kvcomplete.completion.model.weights import LOW_BIT
+from kvcomplete.completion.text.mirror import TokenEdit
 from tests.tiny_models import save_tiny_model
 
 CPU = torch.device("cpu")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, read_module
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.precision import resolve
-from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, read_module
 
 pytestmark = pytest.mark.default_model
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 import transformers
 
-from kvcomplete.completion.model import attention, loading
-from kvcomplete.completion.model.spec import LoadedModel, ModelError
-from kvcomplete.completion.config import Settings, settings_from_lsp
 from kvcomplete.completion.cache.kv_store import KVStore
+from kvcomplete.completion.config import Settings, settings_from_lsp
+from kvcomplete.completion.model import attention, loading
 from kvcomplete.completion.model.runner import TREE_KERNEL_MAX_TOKENS, ModelRunner
+from kvcomplete.completion.model.spec import LoadedModel, ModelError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 VOCAB = 97

@@ -6,7 +6,15 @@ import pytest
 import torch
 import transformers
 
-from kvcomplete.completion.model.weights import INT4_GROUP, Int4Linear, Int8Linear, all_four_bit, is_four_bit, linear_layers, quantize
+from kvcomplete.completion.model.weights import (
+    INT4_GROUP,
+    Int4Linear,
+    Int8Linear,
+    all_four_bit,
+    is_four_bit,
+    linear_layers,
+    quantize,
+)
 
 # The kernels accumulate in fp32 but round their output (and, in bf16, the activations' products) to the
 # activation dtype: a bf16 result is within a few bf16 ulps of the fp64 reference.

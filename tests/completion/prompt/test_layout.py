@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kvcomplete.completion.prompt.layout import Layout, choose_layout
 from kvcomplete.completion.model.spec import FimTokens
+from kvcomplete.completion.prompt.layout import Layout, choose_layout
 
 FIM = FimTokens(prefix=1, suffix=2, middle=3)
 

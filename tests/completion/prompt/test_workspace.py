@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kvcomplete.completion.prompt.workspace import Limits, WorkspaceIndex, index_tokenizer, is_listed, list_files, read_text
+from kvcomplete.completion.prompt.workspace import (
+    Limits,
+    WorkspaceIndex,
+    index_tokenizer,
+    is_listed,
+    list_files,
+    read_text,
+)
 
 # path -> content; None marks a file that git would not list.
 TREE = {

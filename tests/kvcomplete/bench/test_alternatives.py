@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kvcomplete.completion.config import Settings
-from kvcomplete.completion.documents import Suggestion
-from kvcomplete.completion.model.loading import load
 from kvcomplete.bench import alternatives, plots
 from kvcomplete.bench.scale import Scale
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.model.loading import load
+from kvcomplete.completion.open_documents import Suggestion
 
 SMOKE = Scale(edit_modules=1, edit_context_tokens=160, edit_max_tokens=6, update_sizes=(128,),
               speculation_cases=1, speculation_tokens=256, memory_files=20, memory_tokens=64, memory_fit=8,

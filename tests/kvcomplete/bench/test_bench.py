@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from kvcomplete import bench
+from kvcomplete.bench import layouts
+from kvcomplete.bench.scale import Scale
+from kvcomplete.cli import build_parser, main
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.spec import head_dim, num_kv_heads
 from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.kernels import bench as kernels_bench
-from kvcomplete import bench
-from kvcomplete.bench import layouts
-from kvcomplete.bench.scale import Scale
-from kvcomplete.cli import build_parser, main
 from tests.tiny_models import save_tiny_model
 
 SMOKE = Scale(edit_modules=2, edit_context_tokens=160, edit_max_tokens=6, update_sizes=(128,),

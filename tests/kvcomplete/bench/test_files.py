@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kvcomplete.bench.files import SIZES, line_start_near, measure, sources
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
-from kvcomplete.bench.files import SIZES, line_start_near, measure, sources
 
 
 def test_sources_have_the_named_sizes():
@@ -46,8 +46,8 @@ def test_window_cases_come_from_the_second_half_of_large_modules():
 
 
 def test_a_context_change_encodes_the_new_snippet_with_pie_and_everything_after_it_without(tiny_model_dir):
-    from kvcomplete.completion.model.loading import load
     from kvcomplete.bench.window import context_change
+    from kvcomplete.completion.model.loading import load
 
     result = context_change(load(Settings(model=str(tiny_model_dir), device="cpu")), document_tokens=200,
                             snippet_tokens=16)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from kvcomplete.completion.config import Settings
 from kvcomplete.bench.layouts import main
+from kvcomplete.completion.config import Settings
 
 
 @pytest.mark.slow  # the layouts benchmark, end to end

@@ -52,7 +52,7 @@ function asVsCodeItem(item: ProtocolItem): InlineCompletionItem {
 function pythonSettings(): { defaults: Record<string, unknown>; choices: Record<string, string[]> } {
   const script = [
     'import json',
-    'from completion import config',
+    'from kvcomplete.completion import config',
     'defaults = {key: getattr(config.Settings(), field) for key, field in config.LSP_KEYS.items()}',
     "choices = {'device': config.DEVICES, 'dtype': config.DTYPES, 'logLevel': config.LOG_LEVELS,",
     "           'fimLayout': config.FIM_LAYOUTS, 'kernels': config.KERNELS}",

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from kvcomplete.lsp_server.documents import Document, PositionError, split_lines
+from kvcomplete.lsp_server.editor_texts import EditorText, PositionError, split_lines
 from tests.lsp_server.reference import lsp_offset, units
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
@@ -46,7 +46,7 @@ def test_split_lines_breaks_only_where_lsp_does(text, lines):
     ("utf-16", 99, 3),  # past the end of the line: its end, before the line break
 ])
 def test_cursor_converts_columns_in_the_negotiated_encoding(encoding, character, offset):
-    document = Document.from_text("file:///a.py", "a😀b\r\nnext")
+    document = EditorText.from_text("file:///a.py", "a😀b\r\nnext")
     cursor = document.cursor(position(0, character), PositionCodec(encoding))
     assert cursor.offset == offset
     assert cursor.line_before == "a😀b"[:offset]
@@ -54,20 +54,20 @@ def test_cursor_converts_columns_in_the_negotiated_encoding(encoding, character,
 
 
 def test_cursor_past_the_last_line_is_refused():
-    document = Document.from_text("file:///a.py", "one\ntwo")
+    document = EditorText.from_text("file:///a.py", "one\ntwo")
     with pytest.raises(PositionError, match="outside file:///a.py"):
         document.cursor(position(2, 0), PositionCodec("utf-16"))
 
 
 def test_edit_that_joins_cr_and_lf_makes_one_line_break():
-    document = Document.from_text("file:///a.py", "a\rX\nb")
+    document = EditorText.from_text("file:///a.py", "a\rX\nb")
     edit = document.apply(change((1, 0), (1, 1), ""), PositionCodec("utf-16"))
     assert (edit.start, edit.end, edit.text) == (2, 3, "")
     assert document.lines == ["a\r\n", "b"]
 
 
 def test_full_text_change_replaces_everything():
-    document = Document.from_text("file:///a.py", "old\ntext")
+    document = EditorText.from_text("file:///a.py", "old\ntext")
     edit = document.apply(types.TextDocumentContentChangeWholeDocument(text="new"), PositionCodec("utf-16"))
     assert (edit.start, edit.end, edit.text) == (0, 8, "new")
     assert document.text == "new"
@@ -87,7 +87,7 @@ def edit_sessions(draw):
 def test_edits_keep_the_copy_equal_to_the_reference(session):
     encoding, text, edits = session
     codec = PositionCodec(encoding)
-    document = Document.from_text("file:///a.py", text)
+    document = EditorText.from_text("file:///a.py", text)
     for start_line, start_char, end_line, end_char, inserted in edits:
         start = lsp_offset(text, start_line, start_char, encoding)
         end = lsp_offset(text, end_line, end_char, encoding)

@@ -16,7 +16,7 @@ from itertools import accumulate
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from kvcomplete.completion.text.document import TextChange  # completion.engine's TextChange, without torch
+from kvcomplete.completion.text.mirror import TextChange  # completion.engine's TextChange, without torch
 
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -64,7 +64,7 @@ class Cursor:
 
 
 @dataclass(eq=False)
-class Document:
+class EditorText:
     """One open file as the client sees it: its lines, version and language."""
 
     uri: str
@@ -150,11 +150,11 @@ class Document:
         return TextChange(start_offset, end_offset, change.text)
 
 
-class Documents:
-    """The open documents by URI."""
+class EditorTexts:
+    """The editor's open files by URI."""
 
     def __init__(self) -> None:
-        self._by_uri: dict[str, Document] = {}
+        self._by_uri: dict[str, EditorText] = {}
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._by_uri
@@ -162,13 +162,13 @@ class Documents:
     def __iter__(self):
         return iter(self._by_uri.values())
 
-    def get(self, uri: str) -> Document | None:
+    def get(self, uri: str) -> EditorText | None:
         return self._by_uri.get(uri)
 
-    def open(self, item: types.TextDocumentItem) -> Document:
-        document = Document.from_text(item.uri, item.text, item.version, item.language_id)
+    def open(self, item: types.TextDocumentItem) -> EditorText:
+        document = EditorText.from_text(item.uri, item.text, item.version, item.language_id)
         self._by_uri[item.uri] = document
         return document
 
-    def close(self, uri: str) -> Document | None:
+    def close(self, uri: str) -> EditorText | None:
         return self._by_uri.pop(uri, None)

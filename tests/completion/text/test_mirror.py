@@ -3,14 +3,15 @@
 import random
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kvcomplete.completion.text.document import Document, TextChange
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
 
 ALPHABET = st.sampled_from(list("abc xyz_(){}:;=.,'\"\t\r\n  é中😀\U0001f600\U00010348#0123456789"))
 
 
-def check_mirror(doc: Document) -> None:
+def check_mirror(doc: TokenMirror) -> None:
     assert doc.vocab.to_bytes(doc.tokens) == doc.text.encode("utf-8")
     assert doc.token_start(len(doc.tokens)) == len(doc.text.encode("utf-8"))
 
@@ -33,7 +34,7 @@ def edit_sequences(draw):
 @given(edit_sequences())
 def test_random_edits_keep_tokens_equal_to_text(vocab, case):
     text, changes = case
-    doc = Document(vocab, text)
+    doc = TokenMirror(vocab, text)
     for change in changes:
         expected = doc.text[: change.start] + change.text + doc.text[change.end:]
         edit = doc.apply(change)
@@ -45,14 +46,14 @@ def test_random_edits_keep_tokens_equal_to_text(vocab, case):
 
 def test_token_edit_is_local_and_minimal(vocab):
     source = Path(random.__file__).read_text()[:6000]
-    doc = Document(vocab, source)
+    doc = TokenMirror(vocab, source)
     position = source.index("def ")
     edit = doc.apply(TextChange(position, position, "x"))
     assert edit is not None and edit.deleted <= 2 and len(edit.inserted) <= 3
 
 
 def test_out_of_range_change_is_refused_and_state_kept(vocab):
-    doc = Document(vocab, "abc")
+    doc = TokenMirror(vocab, "abc")
     try:
         doc.apply(TextChange(2, 10, "x"))
     except ValueError as error:
@@ -67,7 +68,7 @@ def test_windowed_tokens_rarely_differ_from_a_fresh_tokenization(vocab):
     """Typing-like edits on real code: how often the mirror's tokens differ from encode(text)."""
     rng = random.Random(7)
     source = Path(random.__file__).read_text()[:8000]
-    doc = Document(vocab, source)
+    doc = TokenMirror(vocab, source)
     differing = 0
     trials = 200
     for _ in range(trials):

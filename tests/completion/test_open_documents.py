@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from kvcomplete.completion.text.document import TextChange
-from kvcomplete.completion.documents import _cursor_after
+from kvcomplete.completion.open_documents import _cursor_after
+from kvcomplete.completion.text.mirror import TextChange
 
 
 @given(st.text(alphabet="ab\n", max_size=20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 5),

@@ -44,8 +44,8 @@ def _is_char_start(data: bytes, offset: int) -> bool:
     return offset == len(data) or (data[offset] & 0xC0) != 0x80
 
 
-class Document:
-    """One document's text and tokens; ``apply`` keeps them equal."""
+class TokenMirror:
+    """One document's text and its tokens; ``apply`` keeps them equal (``vocab.to_bytes(tokens) == text``)."""
 
     def __init__(self, vocab: Vocabulary, text: str) -> None:
         self.vocab = vocab

@@ -1,6 +1,6 @@
 """The open documents: their text, token mirror, context window and KV session, least recently used first.
 
-The engine holds one ``Documents``. A document's text is the editor's (every change applied here); its
+The engine holds one ``OpenDocuments``. A document's text is the editor's (every change applied here); its
 mirror (tokens) exists only when it can be completed; its session (the cached prompt) may be evicted to keep
 all caches within the KV budget and is rebuilt on demand.
 """
@@ -8,16 +8,16 @@ all caches within the KV budget and is rebuilt on demand.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from kvcomplete.completion.text.document import Document, TextChange
-from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.completion.cache.window import Window
+from kvcomplete.completion.text.mirror import TextChange, TokenMirror
+from kvcomplete.completion.text.vocab import Vocabulary
 
 if TYPE_CHECKING:
-    from kvcomplete.completion.decoding.decoding import Decoding
     from kvcomplete.completion.cache.session import Session
+    from kvcomplete.completion.decoding.decoding import Decoding
 
 
 class UnknownDocument(KeyError):
@@ -36,7 +36,7 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
-class Shown:
+class ShownSuggestions:
     """Suggestions as shown: the text around the cursor then, to recognise typing along one of them."""
 
     before: str
@@ -70,14 +70,14 @@ class OpenDocument:
     uri: str
     text: str
     language: str | None
-    mirror: Document | None = None
+    mirror: TokenMirror | None = None
     session: Session | None = None
     window: Window | None = None  # the document tokens the session holds (its document segment)
     cursor: int | None = None  # the last request's cursor (character offset): where background work helps
     visible_slots: int = 0  # cache slots the last request's prompt attended to (stale ones get refreshed first)
     skip_reason: str | None = None
     indexed_version: int = -1  # mirror version last given to the drafters' indexes
-    shown: Shown | None = None  # the last suggestions, for type-along
+    shown: ShownSuggestions | None = None  # the last suggestions, for type-along
     continuation: Continuation | None = None
     prefetch: tuple[str, str] | None = None  # after an accept: (text before the cursor, accepted text)
     context: tuple[int, ...] = ()  # the cross-file context segment's tokens, in front of the window
@@ -120,7 +120,7 @@ def completable(text: str, max_file_bytes: int) -> str | None:
     return None
 
 
-class Documents:
+class OpenDocuments:
     """Open documents by URI, least recently used first; applies the editor's changes."""
 
     def __init__(self, vocab: Vocabulary, max_file_bytes: int) -> None:
@@ -158,7 +158,7 @@ class Documents:
     def track(self, doc: OpenDocument) -> None:
         """(Re)build the token mirror, or drop it when the text is not completable."""
         doc.skip_reason = completable(doc.text, self.max_file_bytes)
-        doc.mirror = None if doc.skip_reason else Document(self.vocab, doc.text)
+        doc.mirror = None if doc.skip_reason else TokenMirror(self.vocab, doc.text)
         doc.drop_cache()
 
     def change(self, uri: str, changes: Sequence[TextChange]) -> int:
