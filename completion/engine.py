@@ -1,10 +1,13 @@
-"""The engine: documents, their KV caches, completion requests and idle-time work. Owned by ONE thread.
+"""The engine: what the LSP worker drives. Owned by ONE thread; it coordinates, its parts do the work.
 
-A request is: bring the document's cache to the prompt's tokens (PIE edits) → decode k suggestions,
-speculatively, until they end or the latency budget is spent → answer. What a request leaves unfinished,
-and the cache work that no request should wait for (the encode of a newly opened window, growing a window,
-staleness refreshes, prefetching after an accept), ``background_step`` does in small pre-emptible chunks
-whenever the owning thread has nothing else to do.
+A request: the scheduler picks the cheapest right answer (resume a decoding cut at this spot, the rest of
+suggestions being typed along, or a new decoding); a new one brings the document's cache to the prompt's
+tokens (PromptBuilder → Session.sync: PIE edits), decodes k suggestions speculatively (Decoding, with the
+Speculator's drafts) until they end or the latency budget is spent, and answers. What a request leaves
+unfinished, and the cache work no request should wait for, IdleWork does in small pre-emptible pieces
+whenever the owning thread has nothing else to do. The parts: OpenDocuments (text, token mirror, session,
+what was shown), ContextSelector (the cross-file segment), Speculator (the drafters' sources and budget),
+scheduler.py (what runs next), idle.py (background work), EngineStats (counters).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Callable, Iterable, Sequence
 
 from kvcomplete.completion import scheduler
 from kvcomplete.completion.cache.session import EditMode, Session
-from kvcomplete.completion.cache.window import Window, WindowPolicy
+from kvcomplete.completion.cache.window import WindowPolicy
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.decoding.alternatives import worth_showing
 from kvcomplete.completion.decoding.decoding import Decoding
@@ -24,6 +27,7 @@ from kvcomplete.completion.decoding.scratch import Cancelled
 from kvcomplete.completion.decoding.stops import StopRule
 from kvcomplete.completion.drafts.speculation import RequestDrafts
 from kvcomplete.completion.drafts.speculator import DRAFTERS, Speculator
+from kvcomplete.completion.idle import IdleWork
 from kvcomplete.completion.model import loading
 from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, fim_tokens
@@ -44,7 +48,6 @@ from kvcomplete.completion.text.mirror import TextChange
 from kvcomplete.completion.text.syntax import context_at, language_of
 from kvcomplete.completion.text.vocab import Vocabulary
 
-BACKGROUND_CHUNK = 128  # tokens encoded per background step: what a request arriving meanwhile may wait for
 POSITION_MARGIN = 192  # positions kept free past the window for suggestions and their draft trees
 CONTEXT_SHARE = 0.25  # of contextTokens, for the cross-file context segment when there is a workspace
 
@@ -72,6 +75,7 @@ class Engine:
         self.context = None  # a ContextSelector once the model's vocabulary is known (_adopt)
         self._adopt(loaded, fim, settings)
         self.statistics = EngineStats()
+        self.idle = IdleWork(self)
         self._last_requested: str | None = None
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
@@ -93,13 +97,13 @@ class Engine:
     def _build_prompts(self) -> None:
         tokenizer = self.loaded.tokenizer
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        total = self.prompt_budget = self.prompt_tokens()
+        total = self.prompt_budget = self._prompt_tokens()
         self.context.budget = int(total * CONTEXT_SHARE) if self.context.enabled else 0
         self.window_policy = WindowPolicy(total - self.context.budget)
         self.prompts = PromptBuilder(self.vocab, start, self.layout, self.fim, self.window_policy)
         self.info = {**self.info, "contextTokens": total}
 
-    def prompt_tokens(self) -> int:
+    def _prompt_tokens(self) -> int:
         """The cached prompt's size (context segment and window): the setting, within the model's trained
         positions and the KV budget."""
         trained = getattr(self.loaded.config, "max_position_embeddings", None) or self.settings.context_tokens
@@ -146,16 +150,16 @@ class Engine:
         """The cache brought to what a request at ``offset`` reads, and its prompt, without decoding (for
         measurements of the cache update alone)."""
         doc = self.documents[uri]
-        target = self._prepare(doc, offset)
+        target = self.prepare_cache(doc, offset)
         return doc.session, target.prompt
 
-    def _prepare(self, doc: OpenDocument, offset: int) -> Target:
+    def prepare_cache(self, doc: OpenDocument, offset: int) -> Target:
         """The prompt of a request at ``offset``, with the document's cache brought to it."""
         target = self.prompts.target(doc, offset, self.context.segment(doc))
-        self._update_cache(doc, target)
+        self.update_cache(doc, target)
         return target
 
-    def _update_cache(self, doc: OpenDocument, target: Target, limit: int | None = None) -> Session:
+    def update_cache(self, doc: OpenDocument, target: Target, limit: int | None = None) -> Session:
         """Bring the document's session to ``target`` (all of it, or about ``limit`` tokens of the way)."""
         new = doc.session is None
         if new:
@@ -166,7 +170,7 @@ class Engine:
         doc.continuation = None  # the scratch it decoded in is about to be overwritten
         edits = doc.session.sync(target.tokens, limit)
         self.statistics.count("fullEncodes" if new or not self.settings.pie else "pieUpdates", 1 if new else edits)
-        doc.window = _held_window(doc.session.tokens, target)
+        doc.window = target.window_held(doc.session.tokens)
         doc.visible_slots = target.prompt.prefix_len + 1
         self.statistics.count("evictions", self.documents.evict_over(self.settings.kv_budget_mb * 2**20, doc.uri))
         return doc.session
@@ -207,10 +211,10 @@ class Engine:
     def _start_request(self, doc: OpenDocument, offset: int, k: int, max_tokens: int | None,
                        cancelled: Callable[[], bool], started: float) -> tuple[Decoding, dict[str, float]]:
         """The cache brought to the request's prompt, and a decoding started from it."""
-        target = self._prepare(doc, offset)
+        target = self.prepare_cache(doc, offset)
         timings = {"cache_update": _ms_since(started)}
         self.statistics.time("cacheUpdate", timings["cache_update"])
-        decoding = self._start_decoding(doc, target, offset, k, max_tokens, cancelled)
+        decoding = self.start_decoding(doc, target, offset, k, max_tokens, cancelled)
         doc.continuation = Continuation(decoding, doc.text[:offset], doc.text[offset:], k, started)
         return decoding, timings
 
@@ -225,12 +229,12 @@ class Engine:
         timings["total"] = _ms_since(started)
         self.statistics.time("decode", timings["decode"])
         self.statistics.time("firstAnswer", timings["total"])
-        suggestions = self._show(doc, decoding)
+        suggestions = self.show(doc, decoding)
         if not decoding.done:
             self.statistics.count("partialAnswers")
         return Completion(suggestions, timings, partial=not decoding.done)
 
-    def _start_decoding(self, doc: OpenDocument, target: Target, offset: int, k: int, max_tokens: int | None,
+    def start_decoding(self, doc: OpenDocument, target: Target, offset: int, k: int, max_tokens: int | None,
                         cancelled: Callable[[], bool]) -> Decoding:
         stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
         drafting = self._drafting(doc, k) if self.settings.speculation else None
@@ -238,12 +242,12 @@ class Engine:
                         max_tokens or self.settings.max_tokens, cancelled, drafting,
                         self.speculator.budget if drafting else None)
 
-    def _show(self, doc: OpenDocument, decoding: Decoding) -> list[Suggestion]:
+    def show(self, doc: OpenDocument, decoding: Decoding) -> list[Suggestion]:
         """The decoding's suggestions as they stand; remembered for type-along. A finished decoding also
         counts its work and becomes history for CopySpec."""
         continuation = doc.continuation
         suggestions = worth_showing([Suggestion(b.text, round(b.logprob, 4), len(b.tokens), round(b.split_logprob, 4))
-                             for b in decoding.branches], len(decoding.branches))
+                                     for b in decoding.branches], len(decoding.branches))
         if continuation is not None and continuation.decoding is decoding:
             doc.shown = ShownSuggestions(continuation.before, continuation.after, tuple(suggestions))
             if decoding.done:
@@ -270,67 +274,8 @@ class Engine:
 
     # -- background work -------------------------------------------------------------------------------
     def background_step(self) -> bool:
-        """One small piece of idle-time work for the most recently used document (the scheduler says which);
-        False when there is none. Each piece is one forward of at most a tree or BACKGROUND_CHUNK tokens, so
-        a request waits for at most that."""
-        doc = next((d for d in reversed(list(self.documents)) if d.mirror is not None), None)
-        if doc is None:
-            return False
-        jobs = {Work.CONTINUE: self._continue_decoding, Work.PREFETCH: self._prefetch,
-                Work.SELECT_CONTEXT: self._select_context, Work.GROW_WINDOW: self._grow_window,
-                Work.REFRESH: self._refresh}
-        try:
-            for work in scheduler.for_idle(doc, self.settings.stale_budget):
-                if jobs[work](doc):
-                    self.statistics.count("backgroundSteps")
-                    return True
-        except Exception:
-            doc.drop_cache()  # whatever state the failure left, the next request rebuilds the cache
-            raise
-        return False
-
-    def _continue_decoding(self, doc: OpenDocument) -> bool:
-        """One more step of a decoding cut at the latency budget, while its suggestions can be shown."""
-        continuation = doc.continuation
-        typed = scheduler.typed_since(continuation, doc) or ""
-        continuation.decoding.run(cancelled=lambda: False, max_steps=1)
-        self._show(doc, continuation.decoding)
-        self.on_suggestions_changed(doc.uri, len(continuation.before) + len(typed))
-        return True
-
-    def _prefetch(self, doc: OpenDocument) -> bool:
-        """After an accept, once the editor's insertion has arrived: start decoding at the new cursor."""
-        before, accepted = doc.prefetch
-        doc.prefetch, expected, after = None, before + accepted, doc.shown.after
-        offset = len(expected)
-        target = self._prepare(doc, offset)
-        k, doc.cursor = self.settings.suggestions, offset
-        doc.continuation = Continuation(self._start_decoding(doc, target, offset, k, None, lambda: False),
-                                        expected, after, k, time.perf_counter())
-        self.statistics.count("prefetches")
-        return True
-
-    def _select_context(self, doc: OpenDocument) -> bool:
-        """Choose the document's context segment again; the next cache update applies the difference."""
-        return self.context.select(doc, list(reversed(list(self.documents))))
-
-    def _grow_window(self, doc: OpenDocument) -> bool:
-        """Encode the next chunk of the window's tokens that are not cached yet (after didOpen, a jump). Left to
-        right only: a FIM prompt depends on where the next request's cursor will be, so requests build it."""
-        if self.layout is not Layout.LEFT_TO_RIGHT:
-            return False
-        offset = min(doc.cursor or 0, len(doc.text))
-        target = self.prompts.target(doc, offset, self.context.segment(doc), full=True)
-        if doc.session is not None and doc.session.tokens == target.tokens:
-            return False
-        self._update_cache(doc, target, limit=BACKGROUND_CHUNK)
-        return True
-
-    def _refresh(self, doc: OpenDocument) -> bool:
-        """Re-encode the next chunk of stale tokens (keys and values computed before an edit in front of them)."""
-        doc.session.refresh(limit=BACKGROUND_CHUNK)
-        self.statistics.count("refreshes")
-        return True
+        """One small piece of idle-time work (completion/idle.py); False when there is none."""
+        return self.idle.step()
 
     # -- state -----------------------------------------------------------------------------------------
     def stats(self) -> dict:
@@ -362,15 +307,6 @@ class Engine:
                 documents.track(doc)
         self.layout = layout
         self._build_prompts()
-
-
-def _held_window(tokens: list[int], target: Target) -> Window:
-    """The document tokens a session holding ``tokens`` has of ``target``'s window: all of it, or after a
-    partial update that appended to it (background growth) the part held so far."""
-    if tokens == target.tokens or target.tokens[: len(tokens)] != tokens:
-        return target.window
-    missing = len(target.tokens) - len(tokens)
-    return Window(target.window.start, max(target.window.start, target.window.end - missing))
 
 
 def _layout(settings: Settings, fim: FimTokens | None, loaded: LoadedModel) -> Layout:

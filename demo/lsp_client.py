@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from kvcomplete.lsp_server.handlers import DID_ACCEPT, DOCUMENT, STATS
 from kvcomplete.lsp_server.refresh import SUGGESTIONS_CHANGED
-from kvcomplete.lsp_server.server import DID_ACCEPT, DOCUMENT, STATS
 
 
 def units(char: str, encoding: str) -> int:

@@ -7,11 +7,8 @@ import sys
 from pathlib import Path
 from typing import AsyncIterator
 
-from kvcomplete.completion.config import LSP_KEYS, Settings
+from kvcomplete.completion.config import COMMAND_LINE_ONLY, LSP_KEYS, Settings
 from kvcomplete.demo.lsp_client import LspClient
-
-# Only the command line may allow pickled checkpoints (the server refuses it over LSP).
-COMMAND_LINE_ONLY = {"allowPickle"}
 
 
 class ServerError(RuntimeError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -191,8 +191,11 @@ class PlainView:
 class LiveView:
     """A redrawn screen: the file around the cursor with ghost text, the latest requests, running counts."""
 
-    def __init__(self, replay_title: str, console: Console) -> None:
+    def __init__(self, replay_title: str, console: Console, clock: Callable[[], float] = time.monotonic,
+                 call_later: Callable[..., asyncio.TimerHandle] | None = None) -> None:
+        """``clock`` and ``call_later`` (by default the running loop's) time the redraws: tests pass a fake clock's."""
         self.title, self.console = replay_title, console
+        self._clock, self._call_later = clock, call_later
         self.replay: Replay | None = None
         self._caption = "starting"
         self._status = ""
@@ -254,15 +257,15 @@ class LiveView:
         is due but has not run yet."""
         if self._pending is not None:
             return
-        wait = self._drawn_at + REDRAW_S - time.monotonic()
+        wait = self._drawn_at + REDRAW_S - self._clock()
         if wait <= 0:
             self._draw()
         else:
-            self._pending = asyncio.get_running_loop().call_later(wait, self._draw)
+            self._pending = (self._call_later or asyncio.get_running_loop().call_later)(wait, self._draw)
 
     def _draw(self) -> None:
         self._pending = None
-        self._drawn_at = time.monotonic()
+        self._drawn_at = self._clock()
         self._live.refresh()
 
     def _render(self) -> Group:

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from kvcomplete import __version__
 from kvcomplete.completion import config
@@ -15,35 +16,27 @@ from kvcomplete.completion.model.offline import stay_offline
 from kvcomplete.completion.model.spec import ModelError
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model folder, id in the local HF cache, or .gguf (default: embedded)")
-    parser.add_argument("--device", default="auto", choices=config.DEVICES)
-    parser.add_argument("--dtype", default="auto", choices=config.DTYPES)
-    parser.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (can run code)")
-    parser.add_argument("--no-pie", dest="pie", action="store_false",
-                        help="re-encode on every edit instead of PIE (also allows length-dependent rotary)")
-    parser.add_argument("--kernels", default="auto", choices=config.KERNELS,
-                        help="Triton kernels or PyTorch for tree attention and PIE re-rotation (auto: Triton on CUDA)")
-    parser.add_argument("--fim-layout", default="auto", choices=config.FIM_LAYOUTS,
-                        help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens")
-    parser.add_argument("--weights", default="auto", choices=config.WEIGHTS,
-                        help="linear layers' format: dense (auto, bf16, fp32) or low-bit CPU kernels (int8, int4)")
-    parser.add_argument("--compile", default="auto", choices=config.COMPILE,
-                        help="run the forward through torch.compile (auto: off; measured slower on CPU)")
-    defaults = config.Settings()
-    parser.add_argument("--context-tokens", type=int, default=defaults.context_tokens,
-                        help="the document window around the cursor that the cache holds, in tokens")
-    parser.add_argument("--latency-budget-ms", type=int, default=defaults.latency_budget_ms,
-                        help="serve: answer by then with what is decoded, go on in the background (0: at the end)")
+def _add_setting_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings that ``command`` takes, as completion/config.py declares them."""
+    for declared in config.SETTINGS:
+        if declared.flag is not None and (not declared.commands or command in declared.commands):
+            parser.add_argument(declared.flag, dest=declared.name, **_argument_options(declared))
 
 
-def _settings(args: argparse.Namespace, **extra):
-    from kvcomplete.completion.config import Settings
+def _argument_options(declared: config.Setting) -> dict:
+    """A boolean's flag turns its default around (--no-pie, --allow-pickle); the other flags take a value."""
+    if declared.type is bool:
+        return {"action": "store_false" if declared.default else "store_true", "help": declared.help}
+    shown = "" if declared.default is None else " (default: %(default)s)"
+    options = {"default": declared.default, "choices": declared.choices or None, "help": declared.help + shown}
+    return options | ({"type": int} if declared.type is int else {})
 
-    return Settings(model=args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                    pie=args.pie, kernels=args.kernels, fim_layout=args.fim_layout, weights=args.weights,
-                    compile=args.compile, context_tokens=args.context_tokens,
-                    latency_budget_ms=args.latency_budget_ms, **extra)
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    """The Settings that the command's flags give (the settings it has no flag for keep their defaults)."""
+    given = vars(args)
+    return config.Settings(**{declared.name: given[declared.name] for declared in config.SETTINGS
+                              if declared.flag is not None and declared.name in given})
 
 
 def _progress(message: str, fraction: float | None) -> None:
@@ -103,7 +96,8 @@ def offset_of(text: str, line: int, column: int) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     from kvcomplete.completion.engine import Engine
-    from kvcomplete.completion.prompt.workspace import enclosing_git_root, index_now
+    from kvcomplete.completion.prompt.files import enclosing_git_root
+    from kvcomplete.completion.prompt.workspace import index_now
 
     path, line, column = parse_location(args.location)
     text = read_source(path)
@@ -112,7 +106,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
     if workspace is not None and not workspace.is_dir():
         raise UserError(f"--workspace {workspace} is not a folder")
     started = time.perf_counter()
-    engine = Engine(_settings(args, speculation=args.speculation), None if args.json else _progress)
+    engine = Engine(_settings(args), None if args.json else _progress)
     load_ms = round((time.perf_counter() - started) * 1000, 1)
     timings, indexed = {"load": load_ms}, None
     if workspace is not None:
@@ -124,7 +118,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
                       None)
     uri = path.resolve().as_uri()
     engine.open(uri, text)
-    result = engine.complete(uri, offset, k=args.k, max_tokens=args.max_tokens)
+    result = engine.complete(uri, offset)  # k and max_tokens: the settings' (-k, --max-tokens)
     timings.update(result.timings_ms)
     if args.json:
         print(json.dumps({"model": engine.info["model"],
@@ -151,8 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from kvcomplete.demo.run import main as demo_main
 
-    return demo_main(_settings(args, max_tokens=args.max_tokens, suggestions=args.k), pace=args.pace,
-                     compare_budgets=args.compare)
+    return demo_main(_settings(args), pace=args.pace, compare_budgets=args.compare)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -182,52 +175,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kvcomplete", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kvcomplete {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-
     commands.add_parser("setup", help="fetch and convert the embedded default model (once)").set_defaults(
         run=cmd_setup)
-
-    info = commands.add_parser("info", help="model, family, rotary variant, parameters, device, dtype, FIM")
-    _add_model_arguments(info)
+    info = _command(commands, "info", cmd_info, "model, family, rotary variant, parameters, device, dtype, FIM")
     info.add_argument("--json", action="store_true")
-    info.set_defaults(run=cmd_info)
+    _add_complete(commands)
+    serve = _command(commands, "serve", cmd_serve, "LSP server over stdio (or --tcp 127.0.0.1:PORT)")
+    serve.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on a loopback TCP port instead of stdio")
+    _add_demo(commands)
+    _add_bench(commands)
+    return parser
 
-    complete = commands.add_parser("complete", help="one-shot completion at PATH:LINE:COL (1-based)")
+
+def _command(commands: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],
+             summary: str) -> argparse.ArgumentParser:
+    """A subcommand that runs ``run``, with the flags of the settings it takes."""
+    parser = commands.add_parser(name, help=summary)
+    parser.set_defaults(run=run)
+    _add_setting_arguments(parser, name)
+    return parser
+
+
+def _add_complete(commands: argparse._SubParsersAction) -> None:
+    complete = _command(commands, "complete", cmd_complete, "one-shot completion at PATH:LINE:COL (1-based)")
     complete.add_argument("location", metavar="PATH:LINE:COL")
-    complete.add_argument("-k", type=int, default=3, help="number of suggestions (default 3)")
-    complete.add_argument("--max-tokens", type=int, default=48)
-    complete.add_argument("--no-speculation", dest="speculation", action="store_false")
     complete.add_argument("--json", action="store_true")
     complete.add_argument("--workspace", metavar="DIR",
                           help="folder indexed for the drafters (default: the file's enclosing git root, if any)")
-    _add_model_arguments(complete)
-    complete.set_defaults(run=cmd_complete)
 
-    serve = commands.add_parser("serve", help="LSP server over stdio (or --tcp 127.0.0.1:PORT)")
-    serve.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on a loopback TCP port instead of stdio")
-    _add_model_arguments(serve)
-    serve.set_defaults(run=cmd_serve)
 
-    demo = commands.add_parser("demo", help="replay an editing session through the LSP server, with ghost text")
-    demo.add_argument("-k", type=int, default=3, help="suggestions per request (default 3)")
-    demo.add_argument("--max-tokens", type=int, default=24, help="tokens per suggestion (default 24, to keep the "
-                                                                 "demo short on a CPU)")
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    demo = _command(commands, "demo", cmd_demo, "replay an editing session through the LSP server, with ghost text")
+    demo.set_defaults(max_tokens=24)  # fewer tokens per suggestion than the setting's default: a short demo on a CPU
     demo.add_argument("--pace", type=float, default=1.0, help="typing speed factor: 2 types twice as slowly")
     demo.add_argument("--compare", action="store_true", help="then replay the session again with "
                       "--latency-budget-ms 0 and show both side by side (twice the time)")
-    _add_model_arguments(demo)
-    demo.set_defaults(run=cmd_demo)
 
-    bench = commands.add_parser("bench", help="benchmarks: edits, speculation, alternatives, latency, memory, "
-                                              "files, window, all; layouts, step; kernels (GPU)")
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = _command(commands, "bench", cmd_bench, "benchmarks: edits, speculation, alternatives, latency, memory, "
+                                                   "files, window, all; layouts, step; kernels (GPU)")
     bench.add_argument("suite", choices=["edits", "speculation", "alternatives", "latency", "memory", "files",
                                          "window", "all", "layouts", "kernels", "step"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")
     bench.add_argument("--note", help="a remark stored with the results (e.g. what else ran on the machine)")
-    _add_model_arguments(bench)
-    bench.set_defaults(run=cmd_bench)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

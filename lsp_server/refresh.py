@@ -9,18 +9,24 @@ finished suggestions are never missed.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Callable
+from typing import Callable, Protocol
 
 SUGGESTIONS_CHANGED = "kvcomplete/suggestionsChanged"
 INTERVAL_S = 0.1
 
 
+class Clock(Protocol):
+    """What the throttle takes from the event loop: its clock and its timers (tests pass a fake clock)."""
+
+    def time(self) -> float: ...
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> object: ...
+
+
 class Throttle:
     """Calls ``send(uri, offset)`` at most once per ``interval`` per uri, the latest offset last."""
 
-    def __init__(self, send: Callable[[str, int], None], loop: asyncio.AbstractEventLoop,
-                 interval: float = INTERVAL_S) -> None:
+    def __init__(self, send: Callable[[str, int], None], loop: Clock, interval: float = INTERVAL_S) -> None:
         self._send, self._loop, self._interval = send, loop, interval
         self._last_sent: dict[str, float] = {}
         self._pending: dict[str, int] = {}  # uri -> offset waiting for its turn

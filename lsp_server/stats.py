@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvcomplete.completion.stats import percentile
+from kvcomplete.completion.stats import ENGINE_COUNTERS, percentile
 
-# The engine's counters, reported as zero until the engine has them (or while no model is loaded).
-ENGINE_COUNTERS = (
-    "editsApplied",
-    "pieUpdates",
-    "fullEncodes",
-    "tokensEncoded",
-    "draftTokensProposed",
-    "draftTokensAccepted",
-    "accepts",
-)
 LATENCY_WINDOW = 1000  # the percentiles cover the most recent answered requests
 
 
@@ -37,7 +27,7 @@ class ServerStats:
             "requests": self.requests,
             "cancelled": self.cancelled,
             "model": None,
-            **{name: 0 for name in ENGINE_COUNTERS},
+            **{name: 0 for name in ENGINE_COUNTERS},  # zero until the engine has them (or while no model is loaded)
             **engine_stats,
             "latencyMs": {
                 "p50": round(percentile(latencies, 0.50), 2),

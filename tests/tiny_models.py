@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -24,7 +25,9 @@ FAMILY_CONFIGS = {
 }
 
 
-def save_tiny_model(family: str, folder: Path, tokenizer, **overrides) -> Path:
+def _save(family: str, folder: Path, tokenizer, **overrides) -> Path:
+    """A tiny random model of ``family`` (its config's shape changed by ``overrides``) and ``tokenizer`` in
+    ``folder``, seeded: the same arguments give the same weights."""
     import transformers
 
     class_name, shape = FAMILY_CONFIGS[family]
@@ -38,15 +41,22 @@ def save_tiny_model(family: str, folder: Path, tokenizer, **overrides) -> Path:
 
 
 @pytest.fixture(scope="session")
+def save_tiny_model() -> Callable[..., Path]:
+    """``save_tiny_model(family, folder, tokenizer, **config overrides)`` → ``folder``, holding a tiny random model
+    of ``family``: for a test that needs a shape of its own (the fixtures below share one folder per session)."""
+    return _save
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
     """A tiny random Llama (the family of the default model) with the real tokenizer."""
-    return save_tiny_model("llama", tmp_path_factory.mktemp("tiny-llama"), tokenizer)
+    return _save("llama", tmp_path_factory.mktemp("tiny-llama"), tokenizer)
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILY_CONFIGS))
 def tiny_family_dir(request, tmp_path_factory, tokenizer) -> Path:
     """One tiny random model folder per rotary family."""
-    return save_tiny_model(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"), tokenizer)
+    return _save(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"), tokenizer)
 
 
 FIM_NAMES = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
@@ -59,5 +69,4 @@ def tiny_fim_model_dir(tmp_path_factory, tokenizer) -> Path:
 
     fim_tokenizer = copy.deepcopy(tokenizer)
     fim_tokenizer.add_special_tokens({"additional_special_tokens": list(FIM_NAMES)})
-    return save_tiny_model("starcoder2", tmp_path_factory.mktemp("tiny-fim"), fim_tokenizer,
-                           vocab_size=len(fim_tokenizer))
+    return _save("starcoder2", tmp_path_factory.mktemp("tiny-fim"), fim_tokenizer, vocab_size=len(fim_tokenizer))

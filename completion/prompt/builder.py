@@ -43,6 +43,14 @@ class Target:
     window: Window
     prompt: Prompt
 
+    def window_held(self, cached: list[int]) -> Window:
+        """The part of the window a session holding ``cached`` has: all of it, or after a partial update that
+        appended to it (background growth) the part held so far."""
+        if cached == self.tokens or self.tokens[: len(cached)] != cached:
+            return self.window
+        missing = len(self.tokens) - len(cached)
+        return Window(self.window.start, max(self.window.start, self.window.end - missing))
+
 
 @dataclass(frozen=True, slots=True)
 class Split:

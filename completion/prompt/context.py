@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from kvcomplete.completion.prompt import outline
-from kvcomplete.completion.prompt.workspace import read_text
+from kvcomplete.completion.prompt.files import read_text
 from kvcomplete.completion.text.syntax import EXTENSIONS
 
 CHUNK_LINES = 24  # a chunk of a file, for recent files and similarity

@@ -18,7 +18,8 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
 Random weights make draft acceptance unlike a trained model's, so the speculative ratio here measures the
 machinery's cost, not the product's gain; the per-forward costs are those a trained model of this shape pays.
 Times are wall-clock around whole forwards or requests (synchronised on CUDA): what the engine waits for,
-Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -P -m kvcomplete.bench.engine_kernels -h`` (-P: the checkout off sys.path).
+Python and kernel launches included. Run by kernels/gpu_check.sh; ``python -P -m kvcomplete.bench.engine_kernels -h``
+(-P keeps the checkout off sys.path).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import pytest
 
 from kvcomplete.completion.decoding.decoding import Decoding
 from kvcomplete.completion.decoding.stops import StopRule
+from kvcomplete.completion.model import attention
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,34 @@ def decode_to_end(never_stop) -> Callable:
         return decoding.branches, decoding.stats
 
     return decode
+
+
+@pytest.fixture(scope="session")
+def settle() -> Callable[..., int]:
+    """``settle(engine, limit=500)``: run the engine's background work until there is none; the steps taken."""
+
+    def run(engine, limit: int = 500) -> int:
+        for step in range(limit):
+            if not engine.background_step():
+                return step
+        raise AssertionError("background work did not end")
+
+    return run
+
+
+@pytest.fixture
+def count_tree_attention(monkeypatch) -> Callable[[], list[int]]:
+    """``count_tree_attention()`` → a list that gets an entry at each later call of the attention module's
+    tree_attention (which still runs): whether a forward went through the tree kernel."""
+
+    def start() -> list[int]:
+        calls, kernel = [], attention.tree_attention
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            return kernel(*args, **kwargs)
+
+        monkeypatch.setattr(attention, "tree_attention", counted)
+        return calls
+
+    return start

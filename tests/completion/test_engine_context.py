@@ -13,7 +13,6 @@ from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.prompt.context import Current, select_context
 from kvcomplete.completion.text.mirror import TextChange
-from tests.completion.test_engine_window import settle
 
 HELPER = '''def frobnicate_widget(widget, intensity=3):
     """Frobnicate ``widget`` ``intensity`` times."""
@@ -52,7 +51,7 @@ def expected_segment(engine: Engine, project: Path, text: str, offset: int) -> s
 
 @pytest.mark.parametrize("pie", [False, True])
 def test_the_cache_holds_the_chosen_segment_then_the_window_through_selection_changes_and_edits(
-        tiny_model_dir, project, pie):
+        tiny_model_dir, project, settle, pie):
     engine = engine_with_workspace(project, model=str(tiny_model_dir), dtype="float32", weights="fp32", pie=pie)
     uri, text = (project / "main.py").as_uri(), MAIN
     engine.open(uri, text, "python")
@@ -98,7 +97,8 @@ USES_IT = ("from helper import WidgetFrobnicator\n\n\ndef run(widgets):\n    fro
 
 @pytest.mark.default_model
 @pytest.mark.parametrize("with_workspace", [False, True])
-def test_a_name_defined_in_another_file_is_suggested_with_context_and_not_without(tmp_path, with_workspace):
+def test_a_name_defined_in_another_file_is_suggested_with_context_and_not_without(tmp_path, settle,
+                                                                                 with_workspace):
     (tmp_path / "helper.py").write_text(FROBNICATOR)
     (tmp_path / "main.py").write_text(USES_IT)
     engine = Engine(Settings(device="cpu", max_tokens=12, suggestions=1, speculation=False))

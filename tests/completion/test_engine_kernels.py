@@ -10,7 +10,6 @@ import pytest
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, TextChange
 from kvcomplete.completion.model import loading
-from tests.completion.model.test_runner import counting
 
 SOURCE = '''def scale(points, factor):
     return [(x * factor, y * factor) for x, y in points]
@@ -48,10 +47,10 @@ def completions(loaded, kernels: str, speculation: bool) -> list[list[str]]:
 
 @pytest.mark.slow  # whole completions through Triton's interpreter on CPU
 @pytest.mark.parametrize("speculation", [False, True], ids=["greedy", "speculative"])
-def test_triton_kernels_complete_like_torch(loaded, speculation, monkeypatch):
+def test_triton_kernels_complete_like_torch(loaded, speculation, count_tree_attention):
     expected = completions(loaded, "torch", speculation)
     assert all(expected), "every request should get a suggestion"
-    calls = counting(monkeypatch)
+    calls = count_tree_attention()
     assert completions(loaded, "triton", speculation) == expected
     assert calls, "the triton engine ran no forward through the tree kernel"
 

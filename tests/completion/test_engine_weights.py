@@ -17,7 +17,6 @@ from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model.weights import four_bit_levels, linear_layers
 from kvcomplete.completion.text.mirror import TextChange
-from tests.tiny_models import save_tiny_model
 
 SOURCE = ("def area(radius):\n    return 3.14 * radius ** 2\n\n\n"
           "def circumference(radius):\n    return 2 * 3.14 * radius\n")
@@ -25,7 +24,7 @@ LAYERS = {"llama": 14, "phi": 12}  # linear layers but the LM head: 7 and 6 a la
 SHARPEN = 50.0  # times the LM head's (tied: also the embeddings') random weights
 
 
-def save_four_bit_model(family: str, folder, tokenizer):
+def save_four_bit_model(save_tiny_model, family: str, folder, tokenizer):
     save_tiny_model(family, folder, tokenizer)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     for _, _, layer in linear_layers(model):
@@ -39,8 +38,8 @@ def save_four_bit_model(family: str, folder, tokenizer):
 
 
 @pytest.mark.parametrize("family", sorted(LAYERS))
-def test_int4_engine_suggests_what_dense_weights_do(tmp_path, tokenizer, family):
-    folder = save_four_bit_model(family, tmp_path, tokenizer)
+def test_int4_engine_suggests_what_dense_weights_do(save_tiny_model, tmp_path, tokenizer, family):
+    folder = save_four_bit_model(save_tiny_model, family, tmp_path, tokenizer)
     settings = Settings(model=str(folder), device="cpu", dtype="float32", suggestions=2, max_tokens=12)
     int4, dense = Engine(settings.replace(weights="int4")), Engine(settings.replace(weights="fp32"))
     assert int4.loaded.info()["weights"] == f"int4 x{LAYERS[family]}"

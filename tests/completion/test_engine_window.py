@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.completion.config import Settings
-from kvcomplete.completion.engine import BACKGROUND_CHUNK, Engine
+from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.idle import BACKGROUND_CHUNK
 from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///long.py"
@@ -25,14 +26,6 @@ def engine_for(model_dir, **overrides) -> Engine:
     return Engine(Settings(**{**options, **overrides}))
 
 
-def settle(engine: Engine, limit: int = 500) -> int:
-    """Run background work until there is none; returns the steps taken."""
-    for step in range(limit):
-        if not engine.background_step():
-            return step
-    raise AssertionError("background work did not end")
-
-
 def assert_cache_is_the_window(engine: Engine, uri: str = URI) -> None:
     doc = engine.documents[uri]
     window = doc.window
@@ -42,7 +35,7 @@ def assert_cache_is_the_window(engine: Engine, uri: str = URI) -> None:
 
 
 @pytest.mark.parametrize("pie", [False, True])
-def test_completions_across_a_long_file_use_a_bounded_window_equal_to_a_fresh_encode(tiny_model_dir, pie):
+def test_completions_across_a_long_file_use_a_bounded_window_equal_to_a_fresh_encode(tiny_model_dir, settle, pie):
     engine = engine_for(tiny_model_dir, pie=pie)
     engine.open(URI, LONG)
     assert len(engine.documents[URI].mirror.tokens) > 10 * WINDOW
@@ -91,7 +84,7 @@ def test_cursor_jumps_edits_and_background_steps_keep_the_cache_exactly_the_wind
         assert engine.vocab.to_bytes(doc.mirror.tokens) == text.encode()
 
 
-def test_background_work_comes_in_small_steps_and_grows_the_window_to_its_budget(tiny_model_dir):
+def test_background_work_comes_in_small_steps_and_grows_the_window_to_its_budget(tiny_model_dir, settle):
     engine = engine_for(tiny_model_dir)
     engine.open(URI, LONG)
     encoded = engine.runner.tokens_encoded
@@ -104,7 +97,7 @@ def test_background_work_comes_in_small_steps_and_grows_the_window_to_its_budget
     assert engine.stats()["fullEncodes"] == 1 and engine.runner.tokens_encoded - encoded <= 1 + 4
 
 
-def test_an_edit_at_the_top_of_the_window_encodes_only_what_was_typed(tiny_model_dir):
+def test_an_edit_at_the_top_of_the_window_encodes_only_what_was_typed(tiny_model_dir, settle):
     """The window's length changes what is re-rotated, never what is encoded."""
     costs = {}
     for window in (256, 1024):
@@ -122,7 +115,7 @@ def test_an_edit_at_the_top_of_the_window_encodes_only_what_was_typed(tiny_model
     assert costs[256] == costs[1024]
 
 
-def test_an_answer_at_the_latency_budget_is_a_prefix_that_grows_into_the_unbudgeted_answer(tiny_model_dir):
+def test_an_answer_at_the_latency_budget_is_a_prefix_that_grows_into_the_unbudgeted_answer(tiny_model_dir, settle):
     reference = engine_for(tiny_model_dir, max_tokens=24, suggestions=2)
     budgeted = engine_for(tiny_model_dir, max_tokens=24, suggestions=2)
     text = LONG[:3000] + "def g(a, b):\n    "
@@ -141,7 +134,7 @@ def test_an_answer_at_the_latency_budget_is_a_prefix_that_grows_into_the_unbudge
     assert "type_along" in again.timings_ms
 
 
-def test_a_request_resuming_a_decoding_answers_with_what_it_has(tiny_model_dir):
+def test_a_request_resuming_a_decoding_answers_with_what_it_has(tiny_model_dir, settle):
     """Its budget was spent where the decoding started: asked again at the same place (after a
     suggestionsChanged, or after the prefetch that follows an accept), it answers without a forward, and
     background work goes on with it."""
@@ -159,7 +152,7 @@ def test_a_request_resuming_a_decoding_answers_with_what_it_has(tiny_model_dir):
     assert not engine.complete(URI, len(text), budget_ms=300).partial
 
 
-def test_prefetch_after_an_accept_answers_the_next_request_without_a_forward(tiny_model_dir):
+def test_prefetch_after_an_accept_answers_the_next_request_without_a_forward(tiny_model_dir, settle):
     engine = engine_for(tiny_model_dir, max_tokens=6)
     text = LONG[:2000]
     engine.open(URI, text)

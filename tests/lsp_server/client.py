@@ -52,6 +52,10 @@ class WireClient(LspClient):
         """Bytes straight onto the server's stdin: for malformed messages."""
         self._server.stdin.write(data)
 
+    def send_message(self, payload: dict) -> None:
+        """One JSON-RPC message as written, past the client's checks (a request's answer is not awaited)."""
+        self.send_raw(message(payload))
+
 
 async def check_in_sync(editor: Editor) -> None:
     """The server's copy of the document, and the engine's, equal the editor's text and version."""

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
+from kvcomplete.demo.lsp_client import units  # the client's code-unit count (Python's codecs), not pygls'
 from kvcomplete.lsp_server.editor_texts import EditorText, PositionError, split_lines
-from tests.lsp_server.reference import lsp_offset, units
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
 # Line breaks of every kind, characters Python (not LSP) treats as line breaks, astral and multi-byte ones.
@@ -84,7 +84,7 @@ def edit_sessions(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(edit_sessions())
-def test_edits_keep_the_copy_equal_to_the_reference(session):
+def test_edits_keep_the_copy_equal_to_the_reference(lsp_offset, session):
     encoding, text, edits = session
     codec = PositionCodec(encoding)
     document = EditorText.from_text("file:///a.py", text)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING, Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from tests.lsp_server.client import WireClient, frame, message
-from tests.lsp_server.conftest import TINY_OPTIONS
-from tests.lsp_server.reference import lsp_replace
+if TYPE_CHECKING:
+    from tests.lsp_server.client import WireClient
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,11 @@ RPC = st.fixed_dictionaries({"jsonrpc": st.sampled_from(["2.0", "1.0"]), "method
                             optional={"id": st.integers() | st.text(max_size=4) | st.none() | st.floats()})
 
 
+def exact_frame(body: bytes) -> bytes:
+    """A header announcing the body's length, as LSP frames a message."""
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 def short_frame(body: bytes, cut: int) -> bytes:
     """A header announcing fewer bytes than follow: the rest is read as (garbage) header lines."""
     return b"Content-Length: %d\r\n\r\n" % max(len(body) - cut, 1) + body
@@ -48,9 +53,9 @@ def long_frame(body: bytes, extra: int) -> bytes:
 
 GARBAGE = st.one_of(
     st.binary(max_size=60).filter(lambda data: b"Content-Length" not in data).map(lambda data: data + b"\r\n\r\n"),
-    st.binary(max_size=60).map(frame),  # framed bytes that are not JSON
-    JSON.map(lambda value: frame(json.dumps(value))),  # JSON that is not a JSON-RPC object
-    RPC.map(message),  # JSON-RPC with unknown methods, wrong params, odd ids
+    st.binary(max_size=60).map(exact_frame),  # framed bytes that are not JSON
+    JSON.map(lambda value: exact_frame(json.dumps(value).encode())),  # JSON that is not a JSON-RPC object
+    RPC.map(lambda rpc: exact_frame(json.dumps(rpc).encode())),  # JSON-RPC: unknown methods, wrong params, odd ids
     st.builds(short_frame, RPC.map(lambda rpc: json.dumps(rpc).encode()), st.integers(1, 10)),
     st.builds(long_frame, st.binary(max_size=20), st.integers(1, 10)),
     st.just(b"Content-Length: ten\r\n\r\n{}\r\n\r\n"),
@@ -65,12 +70,12 @@ ROUND = st.lists(st.one_of(GARBAGE.map(lambda garbage: ("garbage", garbage)),
 
 
 @pytest.fixture(scope="module")
-def session(tiny_model_dir):
+def session(wire_client_class, tiny_options):
     """One server for every round, on a loop of its own (hypothesis drives the rounds synchronously)."""
     loop = asyncio.new_event_loop()
-    client = WireClient()
+    client = wire_client_class()
     loop.run_until_complete(client.start())
-    loop.run_until_complete(client.initialize({**TINY_OPTIONS, "model": str(tiny_model_dir)}, encodings=[ENCODING]))
+    loop.run_until_complete(client.initialize(tiny_options, encodings=[ENCODING]))
     state = {"text": "def f(x):\n    return x\n", "version": 1}
     client.open(URI, state["text"])
     yield loop, client, state
@@ -88,7 +93,7 @@ def change_event(start, end, text) -> types.TextDocumentContentChangePartial:
                           end=types.Position(line=end[0], character=end[1])), text=text)
 
 
-async def play(client: WireClient, state: dict, actions) -> None:
+async def play(client: WireClient, state: dict, actions, lsp_replace: Callable[..., str]) -> None:
     for kind, payload in actions:
         if kind == "garbage":
             client.send_raw(payload)
@@ -111,7 +116,7 @@ async def check_still_answers(client: WireClient, state: dict) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(actions=ROUND)
-def test_malformed_messages_and_edit_storms(session, actions):
+def test_malformed_messages_and_edit_storms(session, lsp_replace, actions):
     loop, client, state = session
-    loop.run_until_complete(asyncio.wait_for(play(client, state, actions), 60))
+    loop.run_until_complete(asyncio.wait_for(play(client, state, actions, lsp_replace), 60))
     loop.run_until_complete(asyncio.wait_for(check_still_answers(client, state), 60))

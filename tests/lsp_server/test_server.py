@@ -11,7 +11,6 @@ from pygls.exceptions import JsonRpcException
 from kvcomplete.completion.config import Settings
 from kvcomplete.demo.lsp_client import Editor, LspClient
 from kvcomplete.lsp_server.server import run
-from tests.lsp_server.client import ROOT, SERVER_COMMAND, check_in_sync, message
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +30,9 @@ async def expect_cancelled(future) -> None:
     assert raised.value.code == REQUEST_CANCELLED
 
 
-async def test_editing_session(start_server, tiny_options):
+async def test_editing_session(start_server, tiny_options, check_in_sync, checkout):
     client = await start_server(tiny_options, encodings=["utf-16"])
-    editor = Editor(client, (ROOT / "example.py").as_uri(), SOURCE)
+    editor = Editor(client, (checkout / "example.py").as_uri(), SOURCE)
     editor.type(TYPED)
     await check_in_sync(editor)
 
@@ -80,7 +79,7 @@ async def test_editing_session(start_server, tiny_options):
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
-async def test_position_encodings_with_astral_characters(start_server, tiny_options, encoding):
+async def test_position_encodings_with_astral_characters(start_server, tiny_options, check_in_sync, encoding):
     client = await start_server(tiny_options, encodings=[encoding])
     assert client.server_capabilities.position_encoding == encoding
     editor = Editor(client, "file:///astral.py", 'face = "😀"  # 𝔘nicode\nname = "é€"\n', encoding)
@@ -95,7 +94,7 @@ async def test_position_encodings_with_astral_characters(start_server, tiny_opti
     await client.stop_server()
 
 
-async def test_bad_input_gets_errors_or_empty_answers(start_server, tiny_options):
+async def test_bad_input_gets_errors_or_empty_answers(start_server, tiny_options, check_in_sync):
     client = await start_server(None, initialize=False)
     with pytest.raises(JsonRpcException, match="ServerNotInitialized"):
         await client.stats()
@@ -110,8 +109,8 @@ async def test_bad_input_gets_errors_or_empty_answers(start_server, tiny_options
     with pytest.raises(JsonRpcException, match="outside file:///bad.py"):
         await client.inline(editor.uri, types.Position(line=99, character=0))
     assert await client.inline("file:///not-open.py", types.Position(line=0, character=0)) == []
-    client.send_raw(message({"jsonrpc": "2.0", "id": "broken", "method": "textDocument/inlineCompletion",
-                             "params": {"textDocument": {"uri": editor.uri}}}))  # no position
+    client.send_message({"jsonrpc": "2.0", "id": "broken", "method": "textDocument/inlineCompletion",
+                         "params": {"textDocument": {"uri": editor.uri}}})  # no position
     client.change("file:///not-open.py", 2, [types.TextDocumentContentChangeWholeDocument(text="x")])
     client.change(editor.uri, 1, [types.TextDocumentContentChangeWholeDocument(text="stale")])
     client.send_raw(b"Content-Length: 5\r\n\r\n{nope")
@@ -132,8 +131,8 @@ async def test_bad_input_gets_errors_or_empty_answers(start_server, tiny_options
     assert await client.stop_server() == 0
 
 
-async def test_settings_change_and_failed_model_load(start_server, tiny_options):
-    client = await start_server({**tiny_options, "model": str(ROOT / "no-such-model")})
+async def test_settings_change_and_failed_model_load(start_server, tiny_options, check_in_sync, checkout):
+    client = await start_server({**tiny_options, "model": str(checkout / "no-such-model")})
     editor = Editor(client, "file:///settings.py", SOURCE)
     assert await client.inline(editor.uri, editor.position()) == []  # no model: empty, at once
     assert any("no-such-model" in shown.message for shown in client.shown_messages)
@@ -156,15 +155,15 @@ def test_tcp_refuses_addresses_other_than_loopback():
     assert run(Settings(), tcp="0.0.0.0:2087") == 2
 
 
-async def test_tcp_serves_one_client_on_loopback(tiny_options):
-    server = await asyncio.create_subprocess_exec(*SERVER_COMMAND, "--tcp", "127.0.0.1:0", cwd=ROOT,
+async def test_tcp_serves_one_client_on_loopback(server_command, checkout):
+    server = await asyncio.create_subprocess_exec(*server_command, "--tcp", "127.0.0.1:0", cwd=checkout,
                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         while b"listening on" not in (line := await asyncio.wait_for(server.stderr.readline(), 60)):
             assert line, "the server ended before listening"
         client = LspClient()
         await client.start_tcp("127.0.0.1", int(line.rsplit(b":", 1)[1]))
-        await client.initialize({"model": str(ROOT / "no-such-model")})  # the transport is under test, not the model
+        await client.initialize({"model": str(checkout / "no-such-model")})  # the transport is tested, not the model
         client.open("file:///tcp.py", "text 😀\n")
         client.change("file:///tcp.py", 2, [types.TextDocumentContentChangePartial(
             range=types.Range(start=types.Position(line=0, character=7), end=types.Position(line=0, character=7)),
@@ -182,7 +181,7 @@ async def test_tcp_serves_one_client_on_loopback(tiny_options):
 
 
 @pytest.mark.default_model
-async def test_editing_session_on_the_default_model(start_server):
+async def test_editing_session_on_the_default_model(start_server, check_in_sync):
     client = await start_server({"maxTokens": 8, "suggestions": 3})
     editor = Editor(client, "file:///circle.py", SOURCE)
     editor.type("\n\ndef perimeter(radius):\n    return 2 * math.pi * ")

@@ -42,3 +42,17 @@ def test_a_bad_key_is_reported_and_skipped_alone(options, problem):
 def test_model_may_be_reset_to_the_default():
     settings, problems = apply_options(Settings(model="/models/x"), {"model": None})
     assert problems == [] and settings.model is None
+
+
+@pytest.mark.parametrize("key, field, value", [
+    ("maxTokens", "max_tokens", 7),
+    ("kvBudgetMB", "kv_budget_mb", 64),
+    ("latencyBudgetMs", "latency_budget_ms", 0),
+    ("fimLayout", "fim_layout", "psm"),
+    ("indexMaxBytes", "index_max_bytes", 10),
+    ("prefetch", "prefetch", False),
+    ("logLevel", "log_level", "error"),
+])
+def test_each_key_sets_its_own_setting(key, field, value):
+    settings, problems = apply_options(Settings(), {key: value})
+    assert problems == [] and settings == Settings().replace(**{field: value})

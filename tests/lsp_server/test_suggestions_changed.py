@@ -3,13 +3,17 @@ kvcomplete/suggestionsChanged for the answered version and cursor, and asking ag
 
 from __future__ import annotations
 
+import pytest
+
 from kvcomplete.demo.lsp_client import Editor
-from tests.lsp_server.client import eventually
+
+pytestmark = pytest.mark.e2e
 
 SOURCE = "def area(radius):\n    return 3.14 * radius * radius\n\n\ndef perimeter(radius):\n    return "
 
 
-async def test_suggestions_grow_after_a_budgeted_answer_and_the_editor_is_told(start_server, tiny_options):
+async def test_suggestions_grow_after_a_budgeted_answer_and_the_editor_is_told(start_server, tiny_options,
+                                                                               eventually):
     client = await start_server({**tiny_options, "maxTokens": 32, "suggestions": 1, "latencyBudgetMs": 1,
                                  "speculation": False})
     notified: list[dict] = []

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from kvcomplete.lsp_server.transport import loopback_address, read_bodies
-from tests.lsp_server.client import frame
 
 
 async def bodies_of(data: bytes) -> list[bytes]:
@@ -17,7 +16,7 @@ async def bodies_of(data: bytes) -> list[bytes]:
     return [body async for body in read_bodies(reader)]
 
 
-async def test_well_formed_messages_come_through_with_extra_headers():
+async def test_well_formed_messages_come_through_with_extra_headers(frame):
     data = frame("one") + b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: 3\r\n\r\ntwo"
     assert await bodies_of(data) == [b"one", b"two"]
 
@@ -31,11 +30,11 @@ async def test_well_formed_messages_come_through_with_extra_headers():
     b"x" * 5000 + b"\r\n\r\n",  # a header line over the reader's limit
     b'{"jsonrpc": "2.0", "method": "lost"}',  # a body without headers, glued to the next header line
 ])
-async def test_garbage_between_messages_is_skipped(garbage):
+async def test_garbage_between_messages_is_skipped(garbage, frame):
     assert await bodies_of(frame("before") + garbage + frame("after")) == [b"before", b"after"]
 
 
-async def test_a_truncated_stream_ends_quietly():
+async def test_a_truncated_stream_ends_quietly(frame):
     assert await bodies_of(frame("whole") + b"Content-Length: 10\r\n\r\nshort") == [b"whole"]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -12,13 +11,11 @@ from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Cancelled, Completion, ModelError, Suggestion, TextChange
 from kvcomplete.lsp_server.cancellation import SUPERSEDED, Tickets
 from kvcomplete.lsp_server.worker import EngineWorker
-from tests.lsp_server.client import eventually
-
-BACKGROUND_STEP_S = 0.05
 
 
 class RecordingEngine:
-    """Records calls and the thread they ran on; ``complete`` runs steps until released or cancelled."""
+    """Records calls and the thread they ran on; ``complete`` runs steps until released or cancelled, and each
+    background step lasts until the test lets it end (``background_gate``): no step takes a length of real time."""
 
     fail_with: Exception | None = None
 
@@ -32,14 +29,18 @@ class RecordingEngine:
         self.busy = threading.Event()  # set while complete runs
         self.release = threading.Event()
         self.steps = 0
-        self.background_left = 0  # steps of idle-time work still to do, each BACKGROUND_STEP_S long
+        self.background_left = 0  # steps of idle-time work still to do
         self.background_done = 0
+        self.in_background = threading.Event()  # set while a background step runs
+        self.background_gate = threading.Semaphore(0)  # one release lets one background step end
         self.on_suggestions_changed = None  # set by the worker
 
     def background_step(self) -> bool:
         if self.background_left == 0:
             return False
-        time.sleep(BACKGROUND_STEP_S)
+        self.in_background.set()
+        self.background_gate.acquire()
+        self.in_background.clear()
         self.background_left -= 1
         self.background_done += 1
         self._record("background")
@@ -107,13 +108,19 @@ async def worker():
     yield worker
     if worker._engine is not None:
         worker._engine.release.set()
+        worker._engine.background_gate.release(worker._engine.background_left + 1)  # no step waits for a test
     worker.stop()
+
+
+async def started(event: threading.Event) -> None:
+    """Wait, off the loop, until the engine thread sets ``event``."""
+    assert await asyncio.to_thread(event.wait, 5), "the engine thread did not get there"
 
 
 async def busy(worker: EngineWorker, tickets: Tickets, uri: str) -> asyncio.Future:
     """A completion on ``uri`` that keeps the engine thread busy until ``engine.release`` is set."""
     pending = worker.complete(uri, 0, tickets.issue(uri))
-    await eventually(worker._engine.busy.is_set, timeout=5, interval=0.005)
+    await started(worker._engine.busy)
     return pending
 
 
@@ -219,19 +226,22 @@ async def test_settings_that_keep_the_model_reconfigure_without_a_reload(worker)
     assert [event[0] for event in worker._events.seen] == ["started", "progress", "finished"]
 
 
-async def test_background_work_runs_when_idle_and_a_request_waits_for_one_step_at_most(worker):
+async def test_background_work_runs_when_idle_and_a_request_waits_for_one_step_at_most(worker, eventually):
     engine = worker._engine
     engine.release.set()
-    engine.background_left = 40  # 2 s of idle-time work in 50 ms steps, found after the next job
+    engine.background_left = 40  # idle-time work, found after the next job
     await worker.call(lambda engine: None)
-    await eventually(lambda: engine.background_done > 0, timeout=5, interval=0.005)
-    completion = await worker.complete("file:///a.py", 7, Tickets().issue("file:///a.py"))
+    await started(engine.in_background)
+    pending = worker.complete("file:///a.py", 7, Tickets().issue("file:///a.py"))  # queued during a step
+    engine.background_gate.release()  # that step ends
+    completion = await pending
     assert completion.suggestions[0].text == "at 7"
-    assert engine.background_left > 0, "the request was answered before the background work ran out"
+    assert engine.background_done == 1, "the request waited for the step that ran, and no other"
+    engine.background_gate.release(engine.background_left)
     await eventually(lambda: engine.background_left == 0, timeout=10, interval=0.01)  # and it resumed after
     assert engine.calls.index(("complete", "file:///a.py", 7)) < len(engine.calls) - 1
 
 
-async def test_the_engine_tells_the_server_when_suggestions_grew(worker):
+async def test_the_engine_tells_the_server_when_suggestions_grew(worker, eventually):
     worker._engine.on_suggestions_changed("file:///a.py", 12)
     await eventually(lambda: ("changed", "file:///a.py", 12) in worker._events.seen, timeout=5, interval=0.005)

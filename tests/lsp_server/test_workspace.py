@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from kvcomplete.demo.lsp_client import Editor
 from kvcomplete.lsp_server.workspace import folders_of
-from tests.lsp_server.client import Editor, eventually
 
 FILES = 300  # Python files; with the .gitignore, FILES + 1 are indexed
 SOURCE = "import os\n\n\ndef join(a, b):\n    return os.path.join(a, b)\n"
@@ -32,7 +32,7 @@ def make_tree(root: Path) -> Path:
 
 
 @pytest.mark.e2e
-async def test_completion_answered_while_a_large_tree_is_indexed(start_server, tiny_options, tmp_path):
+async def test_completion_answered_while_a_large_tree_is_indexed(start_server, tiny_options, tmp_path, eventually):
     root = make_tree(tmp_path)
     client = await start_server({**tiny_options, "indexMaxBytes": 10_000_000}, root_uri=root.as_uri())
     editor = Editor(client, (root / "main.py").as_uri(), SOURCE)
@@ -58,7 +58,8 @@ async def test_completion_answered_while_a_large_tree_is_indexed(start_server, t
 
 
 @pytest.mark.e2e
-async def test_watcher_registered_folders_indexed_and_limits_applied(start_server, tiny_options, tmp_path):
+async def test_watcher_registered_folders_indexed_and_limits_applied(start_server, tiny_options, tmp_path,
+                                                                     eventually):
     (tmp_path / "a.py").write_text("alpha = 1\n")
     client = await start_server(None, initialize=False)
     registrations: list[types.Registration] = []

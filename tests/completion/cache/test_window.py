@@ -17,7 +17,7 @@ def every_tenth_starts_a_line(index: int) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 300), st.integers(0, 300), st.data())
-def test_a_window_keeps_its_text_through_an_edit_outside_it_and_takes_in_an_edit_inside(a, b, data):
+def test_an_edit_outside_a_window_keeps_its_text_and_one_inside_or_across_an_edge_joins_it(a, b, data):
     start, end = min(a, b), max(a, b)
     document = list(range(400))
     edit_start = data.draw(st.integers(0, 400))
@@ -28,9 +28,13 @@ def test_a_window_keeps_its_text_through_an_edit_outside_it_and_takes_in_an_edit
     moved = window.shifted(TokenEdit(edit_start, deleted, inserted))
     if edit_start + deleted < start or (edit_start + deleted == start and deleted > 0) or edit_start > end:
         assert edited[moved.start: moved.end] == document[start:end]  # outside: the same tokens
-    elif start <= edit_start and edit_start + deleted <= end:  # inside: the same tokens, edited
-        inside = document[start:edit_start] + list(inserted) + document[edit_start + deleted: end]
-        assert edited[moved.start: moved.end] == inside
+    else:  # inside, or across the start or the end: its tokens, the deleted ones gone, the inserted ones in
+
+        def clip(index: int) -> int:
+            return min(max(index, start), end)
+
+        kept_before, kept_after = document[start:clip(edit_start)], document[clip(edit_start + deleted):end]
+        assert edited[moved.start: moved.end] == kept_before + list(inserted) + kept_after
 
 
 @settings(max_examples=300, deadline=None)

@@ -30,7 +30,6 @@ from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.prompt.builder import Prompt
-from tests.tiny_models import save_tiny_model
 
 
 @dataclass
@@ -113,7 +112,7 @@ def test_every_ranking_keeps_suggestion_one_first(ranking):
     assert worth_showing([greedy, *others], 3, ranking)[0] is greedy
 
 
-def save_bigram_model(folder, tokenizer, table: dict[str, list[str]]):
+def save_bigram_model(save_tiny_model, folder, tokenizer, table: dict[str, list[str]]):
     """A tiny Llama whose next token depends only on the last one: after the token ``t``, the tokens of
     ``table[t]`` are the most likely, in that order ("<eos>": the end of text); after any other token, and
     below those, every token is equally likely. The layer adds nothing (zero output projections), so the
@@ -155,8 +154,9 @@ EXTRA_INDENTATION_FIRST = {  # the extra-indentation token is the model's first 
 
 
 @pytest.fixture(scope="module")
-def extra_indentation_model(tmp_path_factory, tokenizer):
-    return save_bigram_model(tmp_path_factory.mktemp("extra-indentation"), tokenizer, EXTRA_INDENTATION_FIRST)
+def extra_indentation_model(save_tiny_model, tmp_path_factory, tokenizer):
+    return save_bigram_model(save_tiny_model, tmp_path_factory.mktemp("extra-indentation"), tokenizer,
+                             EXTRA_INDENTATION_FIRST)
 
 
 def test_hand_set_model_puts_extra_indentation_first(extra_indentation_model, vocab):

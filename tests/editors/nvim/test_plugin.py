@@ -8,13 +8,14 @@ what a test reads on screen does not grow under it, except in the test of sugges
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.editors.nvim.neovim import KVCOMPLETE, Neovim, line_part, require_neovim_0_12, word_part
+if TYPE_CHECKING:
+    from tests.editors.nvim.neovim import Neovim
 
-require_neovim_0_12()
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.e2e  # headless Neovims, each with a server
 
 UIS = ("builtin", "extmarks")
 SOURCE = "# café ☕ 😀\ndef add(a, b):\n"
@@ -60,14 +61,13 @@ def stats_where(condition: str = "true") -> str:
 
 
 @pytest.fixture(scope="module")
-def neovims(tmp_path_factory, tiny_model_dir):
+def neovims(start_neovim, tmp_path_factory, tiny_model_dir):
     """One Neovim per UI, each with a file open at once so that both servers load the model at the same time."""
     settings = {"model": str(tiny_model_dir), "maxTokens": 8, "suggestions": 3, "latencyBudgetMs": 0}
     started: dict[str, Neovim] = {}
     try:
         for ui in UIS:
-            started[ui] = Neovim(tmp_path_factory.mktemp(f"nvim-{ui}"),
-                                 {"cmd": [str(KVCOMPLETE), "serve"], "ui": ui, "settings": settings})
+            started[ui] = start_neovim(tmp_path_factory.mktemp(f"nvim-{ui}"), ui, settings)
             edit(started[ui], "start.py")
         yield started
     finally:
@@ -131,18 +131,18 @@ def test_ghost_text_appears_and_cycles(nvim):
     nvim.keys("<Esc>")
 
 
-@pytest.mark.parametrize(("key", "part"), [("<C-Right>", word_part), ("<C-Down>", line_part)], ids=["word", "line"])
-def test_partial_accept_inserts_its_part_reports_it_and_the_rest_follows(nvim, key, part):
-    open_file(nvim, f"partial-{part.__name__}.py")
+@pytest.mark.parametrize(("key", "kind"), [("<C-Right>", "word"), ("<C-Down>", "line")], ids=["word", "line"])
+def test_partial_accept_inserts_its_part_reports_it_and_the_rest_follows(nvim, accept_part, key, kind):
+    open_file(nvim, f"partial-{kind}.py")
     ghost = type_and_wait_for_ghost(nvim)
     accepts = nvim.lua(stats_where())["accepts"]
     before = nvim.lua(LAST_LINE)
-    accepted = part(ghost["text"])
+    accepted = accept_part(ghost["text"], kind)
     nvim.keys(key)
     after = wait_for_new_last_line(nvim, before)
     assert after == before + accepted
     assert nvim.lua("return vim.api.nvim_win_get_cursor(0)[2]") == len(after.encode())
-    if part is word_part:
+    if kind == "word":
         assert accepted != ghost["text"], "the tiny model's suggestion has more than one word"
     rest = ghost["text"][len(accepted):]
     if rest:  # the ghost text goes on with the remainder (at once, or with the server's type-along answer)
@@ -226,10 +226,10 @@ def test_checkhealth_and_stats_command(nvim):
     report = "\n".join(nvim.lua("vim.cmd('checkhealth kvcomplete')\n"
                                 "local lines = vim.api.nvim_buf_get_lines(0, 0, -1, true)\nvim.cmd('tabclose')\n"
                                 "return lines"))
-    ui = nvim.lua("return require('kvcomplete').ui")
+    ui, server = nvim.lua("return require('kvcomplete').ui"), nvim.options["cmd"][0]
     assert "ERROR" not in report and "WARNING" not in report, report
     for expected in ["OK Neovim 0.12", "OK ghost text: " + ("the built-in" if ui == "builtin" else "extmarks"),
-                     f"OK {KVCOMPLETE} found", f"OK {KVCOMPLETE} --version: kvcomplete ", "position encoding utf-8",
+                     f"OK {server} found", f"OK {server} --version: kvcomplete ", "position encoding utf-8",
                      "OK model loaded", "server: model ready: {'model': ", "'device': '", "requests "]:
         assert expected in report, report
     nvim.lua("vim.cmd('messages clear')\nvim.cmd('KvcompleteStats')")

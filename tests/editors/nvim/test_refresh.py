@@ -8,14 +8,14 @@ The fake speaks UTF-16, so the position must be converted from Neovim's byte col
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.editors.nvim.neovim import KVCOMPLETE, Neovim, require_neovim_0_12, vim_string
+if TYPE_CHECKING:
+    from tests.editors.nvim.neovim import Neovim
 
-require_neovim_0_12()
-
-pytestmark = pytest.mark.slow  # a headless Neovim per test
+pytestmark = pytest.mark.e2e  # a headless Neovim per test
 
 LINE = "x = 'é☕😀'"  # the cursor after it: 15 bytes, 10 UTF-16 code units
 COLUMN = len(LINE.encode("utf-16-le")) // 2
@@ -78,8 +78,8 @@ NOTIFY = """
 
 
 @pytest.fixture(params=("builtin", "extmarks"))
-def nvim(request, tmp_path):
-    nvim = Neovim(tmp_path / request.param, {"cmd": [str(KVCOMPLETE), "serve"], "ui": request.param})
+def nvim(request, start_neovim, tmp_path):
+    nvim = start_neovim(tmp_path / request.param, request.param)
     try:
         nvim.lua(FAKE_SERVER)
         path = tmp_path / "refresh.py"
@@ -93,8 +93,7 @@ def nvim(request, tmp_path):
 
 def notify(nvim: Neovim, *changes: dict, column: int = COLUMN) -> dict:
     """Send the notifications (``{}`` = the current one, at the cursor ``column``), in order."""
-    data = json.dumps({"changes": changes, "column": column})
-    return nvim.lua(f"local DATA = vim.json.decode({vim_string(data)})\n{NOTIFY}")
+    return nvim.lua(NOTIFY, {"changes": changes, "column": column})
 
 
 def test_a_current_notification_re_requests_and_the_grown_suggestion_shows(nvim):

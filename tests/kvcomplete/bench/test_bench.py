@@ -24,7 +24,6 @@ from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.spec import head_dim, num_kv_heads
 from kvcomplete.completion.text.vocab import Vocabulary
 from kvcomplete.kernels import bench as kernels_bench
-from tests.tiny_models import save_tiny_model
 
 SMOKE = Scale(edit_modules=2, edit_context_tokens=160, edit_max_tokens=6, update_sizes=(128,),
               speculation_cases=1, speculation_tokens=256, memory_files=20, memory_tokens=64, memory_fit=8,
@@ -33,7 +32,7 @@ HEADER = {"name", "model", "device", "dtype", "machine", "date", "command", "qui
 
 
 @pytest.fixture(scope="module")  # three suites on a tiny model: the tests using it are marked slow
-def report(tmp_path_factory, tokenizer):
+def report(save_tiny_model, tmp_path_factory, tokenizer):
     folder = save_tiny_model("llama", tmp_path_factory.mktemp("one-layer"), tokenizer, num_hidden_layers=1)
     # float32: a one-layer model's caches in bf16 are so small that 20 of them fit the memory suite's
     # smallest budget (1 MB) and nothing would be evicted
