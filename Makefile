@@ -44,6 +44,8 @@ test-latest: model
 	$(LATEST)/bin/pip install --quiet "$(TORCH_SPEC)"
 	$(LATEST)/bin/pip install --quiet --upgrade -e ".[dev]"
 	$(LATEST)/bin/pip freeze --exclude-editable | grep -v -E '^(torch|nvidia-)' > $(LATEST)/resolved.txt
+	@echo "resolved (torch: $$($(LATEST)/bin/python -P -c 'import torch; print(torch.__version__)')):"
+	@fold -s -w 116 <(paste -sd' ' $(LATEST)/resolved.txt) | sed 's/^/  /'
 	@echo "newest releases allowed vs $(LOCK) (< locked, > newest):"
 	@diff <(grep -v '^#' $(LOCK)) $(LATEST)/resolved.txt && echo "  (none differ)" || true
 	$(LATEST)/bin/pytest -m "not slow" -q $(PYTEST_ARGS)

@@ -177,11 +177,14 @@ class Engine:
 
     # -- completion ------------------------------------------------------------------------------------
     def complete(self, uri: str, offset: int, k: int | None = None, max_tokens: int | None = None,
-                 cancelled: Callable[[], bool] = lambda: False, budget_ms: float = 0) -> Completion:
+                 cancelled: Callable[[], bool] = lambda: False, budget_ms: float = 0,
+                 arrived: float | None = None) -> Completion:
         """Up to ``k`` suggestions at character ``offset``, as soon as they are finished; with ``budget_ms``
-        (the server passes latencyBudgetMs) by then at the latest, cut where decoding got to, once the first
-        suggestion has some text. ``background_step`` then goes on with them."""
+        (the server passes latencyBudgetMs) by then at the latest, counted from ``arrived`` (perf_counter
+        seconds: when the request reached the server, queueing included; default now), cut where decoding
+        got to once the first suggestion has some text. ``background_step`` then goes on with them."""
         started = time.perf_counter()
+        deadline = (started if arrived is None else arrived) + budget_ms / 1000 if budget_ms else None
         doc, k = self._requested(uri, offset), k or self.settings.suggestions
         if doc.skip_reason:
             return Completion([], reason=doc.skip_reason)
@@ -194,9 +197,10 @@ class Engine:
         if work is Work.RESUME:  # its budget was spent where it started: answer once #1 has text
             self.statistics.count("continued")
             return self._decode(doc, doc.continuation.decoding, started, {}, cancelled, started if budget_ms else None)
-        decoding, timings = self._start_request(doc, offset, k, max_tokens, cancelled, started)
-        return self._decode(doc, decoding, started, timings, cancelled,
-                            started + budget_ms / 1000 if budget_ms else None)
+        decoding, timings = self._start_request(doc, offset, k, max_tokens, cancelled, started, deadline)
+        if arrived is not None:
+            timings["queued"] = round((started - arrived) * 1000, 2)
+        return self._decode(doc, decoding, started, timings, cancelled, deadline)
 
     def _requested(self, uri: str, offset: int) -> OpenDocument:
         """The document a request at ``offset`` is for, with its cursor there."""
@@ -209,12 +213,13 @@ class Engine:
         return doc
 
     def _start_request(self, doc: OpenDocument, offset: int, k: int, max_tokens: int | None,
-                       cancelled: Callable[[], bool], started: float) -> tuple[Decoding, dict[str, float]]:
+                       cancelled: Callable[[], bool], started: float,
+                       deadline: float | None) -> tuple[Decoding, dict[str, float]]:
         """The cache brought to the request's prompt, and a decoding started from it."""
         target = self.prepare_cache(doc, offset)
         timings = {"cache_update": _ms_since(started)}
         self.statistics.time("cacheUpdate", timings["cache_update"])
-        decoding = self.start_decoding(doc, target, offset, k, max_tokens, cancelled)
+        decoding = self.start_decoding(doc, target, offset, k, max_tokens, cancelled, deadline)
         doc.continuation = Continuation(decoding, doc.text[:offset], doc.text[offset:], k, started)
         return decoding, timings
 
@@ -223,8 +228,7 @@ class Engine:
         """Run ``decoding`` to its end or, once #1 has text, the ``deadline`` (perf_counter seconds; None:
         none), and answer with where it got to."""
         decode_started = time.perf_counter()
-        deadline = float("inf") if deadline is None else deadline
-        decoding.run(cancelled, until=lambda: time.perf_counter() >= deadline and bool(decoding.branches[0].text))
+        decoding.run(cancelled, deadline=deadline)
         timings["decode"] = _ms_since(decode_started)
         timings["total"] = _ms_since(started)
         self.statistics.time("decode", timings["decode"])
@@ -235,9 +239,11 @@ class Engine:
         return Completion(suggestions, timings, partial=not decoding.done)
 
     def start_decoding(self, doc: OpenDocument, target: Target, offset: int, k: int, max_tokens: int | None,
-                        cancelled: Callable[[], bool]) -> Decoding:
+                       cancelled: Callable[[], bool], deadline: float | None = None) -> Decoding:
+        """A decoding from ``target``'s prompt (its construction runs the first forward and any superposed pass,
+        which is skipped when it would end past ``deadline``)."""
         stop = StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language))
-        drafting = self._drafting(doc, k) if self.settings.speculation else None
+        drafting = self._drafting(doc, k, deadline) if self.settings.speculation else None
         return Decoding(self.runner, doc.session.store, target.prompt, self.vocab, stop, k,
                         max_tokens or self.settings.max_tokens, cancelled, drafting,
                         self.speculator.budget if drafting else None)
@@ -265,9 +271,10 @@ class Engine:
         self.statistics.count("tokensGenerated", sum(len(branch.tokens) for branch in branches))
         self.speculator.learn(decoding)
 
-    def _drafting(self, doc: OpenDocument, k: int) -> RequestDrafts | None:
+    def _drafting(self, doc: OpenDocument, k: int, deadline: float | None) -> RequestDrafts | None:
         self.speculator.index_documents(self.documents)
-        drafting = self.speculator.drafting(doc.uri, k, self.vocab, self.runner.embed)
+        ms_left = None if deadline is None else (deadline - time.perf_counter()) * 1000
+        drafting = self.speculator.drafting(doc.uri, k, self.vocab, self.runner.embed, ms_left)
         if drafting is not None and drafting.superposed is not None:
             self.statistics.count("superposedPasses")
         return drafting

@@ -1,7 +1,7 @@
 """Replay an editing session through a live server, as an editor sends it, and record every request.
 
 Each key is a didChange. Like VS Code and Neovim, the editor asks for inline completions once typing
-pauses for ``debounce_s`` (a timer restarted by every key), cancels the request in flight with
+pauses for ``debounce_s`` (a timer restarted by every key; none after Tab), cancels the request in flight with
 ``$/cancelRequest`` as soon as the document changes or the cursor moves, and shows an answer only if
 the document and cursor are still those it was asked for (else it is stale). Ghost text follows keys
 typed along it; Tab sends ``kvcomplete/didAccept`` and inserts the text. Keystroke-to-result latency is
@@ -246,7 +246,9 @@ class Replay:
     def _after_input(self, trigger: str) -> None:
         self.inputs.append(Input(len(self.inputs), self._step, trigger, self._loop.time(), self.ghost is not None))
         self.observer.edited(trigger)
-        self._timer = self._loop.call_later(self.timing.debounce_s, self._send)
+        # A Tab is no keystroke of a burst: the plugins ask at once after an accept (the server has usually
+        # started on what comes next), typed keys after the debounce.
+        self._timer = self._loop.call_later(0.0 if trigger == "Tab" else self.timing.debounce_s, self._send)
 
     def _send(self, refresh: bool = False) -> None:
         """Ask for inline completions at the cursor, for the latest input."""

@@ -193,6 +193,7 @@ class KvCompleteServer(LanguageServer):
         A newer request on the same document, ``$/cancelRequest`` or closing the document cancels it; it
         then raises CancelledError, which pygls answers with RequestCancelled.
         """
+        arrived = time.perf_counter()  # the latency budget counts from here, queueing included
         document = self.documents.get(uri)
         if document is None:
             logger.debug("completion asked in %s, which is not open", uri)
@@ -206,7 +207,7 @@ class KvCompleteServer(LanguageServer):
             if not await self._model_ready():
                 return None
             started = time.perf_counter()
-            completion = await self.worker.complete(uri, cursor.offset, ticket)
+            completion = await self.worker.complete(uri, cursor.offset, ticket, arrived)
         except asyncio.CancelledError:  # $/cancelRequest, or the ticket was cancelled and the engine stopped
             ticket.cancel(CLIENT)
             raise

@@ -101,10 +101,12 @@ class EngineWorker:
         self._post(f"record an accept in {uri}", lambda engine: engine.accept(uri, accepted_text))
 
     # -- requests --------------------------------------------------------------------------------------
-    def complete(self, uri: str, offset: int, cancelled: Callable[[], bool]) -> asyncio.Future[Completion | None]:
-        """Suggestions at ``offset`` (None without a model); the future is cancelled once ``cancelled()`` is."""
+    def complete(self, uri: str, offset: int, cancelled: Callable[[], bool],
+                 arrived: float | None = None) -> asyncio.Future[Completion | None]:
+        """Suggestions at ``offset`` (None without a model), within the latency budget counted from ``arrived``
+        (perf_counter seconds); the future is cancelled once ``cancelled()`` is."""
         self._seal(uri)
-        return self.call(lambda engine: engine.complete(uri, offset, cancelled=cancelled,
+        return self.call(lambda engine: engine.complete(uri, offset, cancelled=cancelled, arrived=arrived,
                                                         budget_ms=engine.settings.latency_budget_ms), cancelled)
 
     def call(self, work: Callable[[Engine], T],

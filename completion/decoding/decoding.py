@@ -21,6 +21,7 @@ to set the request's length: 2.4x the time of k = 1).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, Sequence
 
@@ -109,6 +110,7 @@ class Decoding:
         self.prompt, self.vocab, self.stop, self.max_tokens = prompt, vocab, stop, max_tokens
         self.drafting, self.budget = drafting, budget
         self.steps, self.first_done_at = 0, None  # steps taken; the step count when suggestion #1 was done
+        self.step_seconds: float | None = None  # the last step's time, measured by ``run``
         self.scratch = Scratch(runner, store, prompt, cancelled, budget)
         logprobs, shared = self.scratch.start(), []
         if k > 1:  # the alternatives split where their new text begins (completion/decoding/alternatives.py)
@@ -138,17 +140,35 @@ class Decoding:
     def done(self) -> bool:
         return all(branch.done for branch in self.branches)
 
-    def run(self, cancelled: Callable[[], bool], until: Callable[[], bool] = lambda: False,
-            max_steps: int | None = None) -> None:
-        """Step until every branch is done, ``until()`` (checked between steps) says stop, or ``max_steps``;
-        ``cancelled()`` raises Cancelled at the next step boundary."""
+    def run(self, cancelled: Callable[[], bool], deadline: float | None = None, max_steps: int | None = None,
+            clock: Callable[[], float] = time.perf_counter) -> None:
+        """Step until every branch is done, ``max_steps`` are taken, or, once suggestion #1 has text, the next
+        step would end past ``deadline`` (``clock()`` seconds): that step is not started, so the answer leaves
+        by the deadline rather than a step after it. ``cancelled()`` raises Cancelled at the next step
+        boundary."""
         self.scratch.cancelled = cancelled
         steps = 0
-        while not self.done and not until() and (max_steps is None or steps < max_steps):
+        while not self.done and (max_steps is None or steps < max_steps) and not self._out_of_time(deadline, clock):
+            started = clock()
             self.step()
+            self.step_seconds = clock() - started
             steps += 1
         if cancelled():  # a superseded request is not answered, even at its deadline
             raise Cancelled()
+
+    def _out_of_time(self, deadline: float | None, clock: Callable[[], float]) -> bool:
+        if deadline is None or not self.branches[0].text:
+            return False
+        return clock() + self._next_step_seconds() >= deadline
+
+    def _next_step_seconds(self) -> float:
+        """The next step's expected time: the last step's, else the measured cost of a tree that wide."""
+        if self.step_seconds is not None:
+            return self.step_seconds
+        if self.budget is None:
+            return 0.0
+        roots = sum(not branch.done for branch in self.branches)
+        return self.budget.cost(self.budget.tree_size(roots)) / 1000
 
     @torch.inference_mode()
     def step(self) -> None:

@@ -53,20 +53,24 @@ class Speculator:
                 self.set_source(doc.uri, doc.mirror.tokens)
                 doc.indexed_version = doc.mirror.version
 
-    def drafting(self, uri: str, k: int, vocab: Vocabulary,
-                 embed: Callable[[list[int]], torch.Tensor]) -> RequestDrafts | None:
-        """One request's drafters (None: no drafters enabled)."""
+    def drafting(self, uri: str, k: int, vocab: Vocabulary, embed: Callable[[list[int]], torch.Tensor],
+                 ms_left: float | None = None) -> RequestDrafts | None:
+        """One request's drafters (None: no drafters enabled). ``ms_left``: time until the request's deadline,
+        if it has one; a superposed pass that would not end by then is skipped."""
         if not self.drafters:
             return None
         copy = self.copyspec if "copy" in self.drafters else None
-        superposed = SuperposedDrafter(self.ngram, k=k) if self._superposed_pays(k) else None
+        superposed = SuperposedDrafter(self.ngram, k=k) if self._superposed_pays(k, ms_left) else None
         return RequestDrafts(copy, superposed, vocab, embed, uri, self.superposed_value)
 
-    def _superposed_pays(self, k: int) -> bool:
-        """Whether this request runs a superposed pass: k > 1, and its measured value is worth its forwards."""
+    def _superposed_pays(self, k: int, ms_left: float | None) -> bool:
+        """Whether this request runs a superposed pass: k > 1, it ends (after the decoding's first forward) by
+        the deadline, and its measured value is worth its forwards."""
         if k < 2 or "superposed" not in self.drafters:
             return False
         pass_ms, step_ms = (SUPERPOSED_LENGTH - 1) * self.budget.cost(1), self.budget.cost(k)  # a step: k roots
+        if ms_left is not None and self.budget.cost(1) + pass_ms > ms_left:
+            return False
         return self.superposed_value.wanted(pass_ms, step_ms)
 
     def learn(self, decoding: Decoding) -> None:

@@ -17,7 +17,9 @@ count when the forward is compiled: the ``compile`` setting, completion/model/co
 
 from __future__ import annotations
 
+import inspect
 import time
+from typing import Callable
 
 import torch
 
@@ -44,6 +46,7 @@ class ModelRunner:
         config = loaded.config
         self.store_shape = (config.num_hidden_layers, num_kv_heads(config), head_dim(config))
         self.tokens_encoded = 0
+        self._cache_argument = cache_argument(type(self.model).forward)
         counts = (available_threads(),) if loaded.compiled else candidate_counts(available_threads())
         self.threads = None if self.device.type != "cpu" else threads or ThreadPolicy(counts)
         self.use_kernels(kernels)
@@ -98,7 +101,8 @@ class ModelRunner:
         threads = self._use_threads(n)
         started = time.perf_counter()
         out = self.model(**inputs, position_ids=positions.view(1, n).to(self.device), attention_mask=mask,
-                         past_key_values=cache, use_cache=True, logits_to_keep=_keep_arg(keep, n), **attention_args)
+                         **{self._cache_argument: cache}, use_cache=True, logits_to_keep=_keep_arg(keep, n),
+                         **attention_args)
         logits = out.logits[0].float()
         if threads:
             self.threads.record(n, threads, time.perf_counter() - started)
@@ -149,6 +153,12 @@ class ModelRunner:
             store.encoded_at[at: at + len(chunk)] = positions.to(store.encoded_at.device)
             store.length = at + len(chunk)
         return logits
+
+
+def cache_argument(forward: Callable) -> str:
+    """The name a model's forward takes its KV cache by: ``cache`` from transformers 5.25 on (where
+    ``past_key_values`` still works but warns on every forward), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
 
 def _keep_arg(keep: slice, n: int):

@@ -89,11 +89,17 @@ def num_kv_heads(config) -> int:
     return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
 
 
+# (prefix, suffix, middle) as each family names them: StarCoder2; Qwen2.5-Coder; DeepSeek-Coder, whose
+# <｜fim▁begin｜> prefix <｜fim▁hole｜> suffix <｜fim▁end｜> is the same prefix-suffix-middle prompt.
+FIM_TOKEN_NAMES = (("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+                   ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+                   ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"))
+
+
 def fim_tokens(tokenizer) -> FimTokens | None:
     """The fill-in-the-middle token ids, when the tokenizer has them."""
     vocab = tokenizer.get_vocab()
-    for names in (("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
-                  ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")):
+    for names in FIM_TOKEN_NAMES:
         if all(name in vocab for name in names):
             return FimTokens(*(vocab[name] for name in names))
     return None

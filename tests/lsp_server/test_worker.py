@@ -69,8 +69,9 @@ class RecordingEngine:
     def reconfigure(self, settings):
         self._record("reconfigure", settings.max_tokens)
 
-    def complete(self, uri, offset, k=None, max_tokens=None, cancelled=lambda: False, budget_ms=0):
+    def complete(self, uri, offset, k=None, max_tokens=None, cancelled=lambda: False, budget_ms=0, arrived=None):
         self._record("complete", uri, offset)
+        self.arrived = arrived
         self.busy.set()
         while not self.release.wait(0.005):
             self.steps += 1
@@ -135,10 +136,11 @@ async def test_calls_run_in_order_on_the_engine_thread_only(worker):
     worker.open("file:///a.py", "text", "python")
     worker.change("file:///a.py", [TextChange(0, 0, "x")])
     worker.accept("file:///a.py", "x")
-    completion = await worker.complete("file:///a.py", 1, Tickets().issue("file:///a.py"))
+    completion = await worker.complete("file:///a.py", 1, Tickets().issue("file:///a.py"), arrived=12.5)
     worker.close("file:///a.py")
     await worker.call(lambda engine: None)
     assert completion.suggestions[0].text == "at 1"
+    assert engine.arrived == 12.5  # the budget counts from the request's arrival at the server
     assert [call[0] for call in engine.calls] == ["open", "change", "accept", "complete", "close"]
     assert engine.threads == {"kvcomplete-engine"}
 

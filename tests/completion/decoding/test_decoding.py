@@ -98,3 +98,26 @@ def test_line_end_finds_where_a_line_ended():
     assert line_end("a = 1\nb = 2\nc", 0) == 5
     assert line_end("a = 1\nb = 2\nc", 1) == 11
     assert line_end("a = 1\nb = 2\nc", 2) is None
+
+
+def test_the_step_that_would_end_past_the_deadline_is_not_started(tiny, never_stop):
+    """With a deadline, a step is started only if it ends in time by the last step's duration; the answer then
+    leaves by the deadline, not one step after it. Each step takes 0.1 s of a fake clock here."""
+    loaded, runner, vocab = tiny
+    tokens = TokenMirror(vocab, SOURCE).tokens
+    session = Session(runner, tokens)
+    prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1, healed=b"")
+    now = [0.0]
+    decoding = Decoding(runner, session.store, prompt, vocab, never_stop, k=1, max_tokens=16)
+    take_step = decoding.step
+
+    def step_of_a_tenth() -> None:
+        take_step()
+        now[0] += 0.1
+
+    decoding.step = step_of_a_tenth
+    assert decoding.branches[0].text  # the rule only cuts once suggestion #1 has text
+    decoding.run(lambda: False, deadline=0.25, clock=lambda: now[0])
+    assert decoding.steps == 2 and now[0] <= 0.25  # a third step would have ended at 0.3
+    decoding.run(lambda: False, deadline=0.45, clock=lambda: now[0])
+    assert decoding.steps == 4 and not decoding.done

@@ -13,7 +13,7 @@ import transformers
 from kvcomplete.completion.cache.kv_store import KVStore
 from kvcomplete.completion.config import Settings, settings_from_lsp
 from kvcomplete.completion.model import attention, loading
-from kvcomplete.completion.model.runner import TREE_KERNEL_MAX_TOKENS, ModelRunner
+from kvcomplete.completion.model.runner import TREE_KERNEL_MAX_TOKENS, ModelRunner, cache_argument
 from kvcomplete.completion.model.spec import LoadedModel, ModelError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -122,3 +122,14 @@ def test_cpu_forwards_run_on_the_thread_policys_count():
         assert list(runner.threads.table()) == [4] and runner.threads.table()[4][1] > 0
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_cache_goes_by_the_name_the_model_takes_it():
+    """transformers 5.25 renamed a forward's ``past_key_values`` to ``cache`` (the old name warns on every
+    forward); earlier releases know only ``past_key_values``."""
+
+    def renamed(input_ids=None, cache=None, use_cache=None): ...
+
+    def earlier(input_ids=None, past_key_values=None, use_cache=None): ...
+
+    assert (cache_argument(renamed), cache_argument(earlier)) == ("cache", "past_key_values")
