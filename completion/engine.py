@@ -30,7 +30,7 @@ from kvcomplete.completion.drafts.speculator import DRAFTERS, Speculator
 from kvcomplete.completion.idle import IdleWork
 from kvcomplete.completion.model import loading
 from kvcomplete.completion.model.runner import ModelRunner
-from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, fim_tokens
+from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, file_separator, fim_tokens
 from kvcomplete.completion.open_documents import (
     Continuation,
     OpenDocument,
@@ -89,7 +89,7 @@ class Engine:
         self.info = loaded.info()
         self.documents = OpenDocuments(self.vocab, settings.max_file_bytes)
         workspace = self.context.workspace if self.context is not None else None
-        self.context = ContextSelector(self.vocab)
+        self.context = ContextSelector(self.vocab, file_separator(loaded.tokenizer, loaded.config.model_type))
         if workspace is not None:
             self.context.use_workspace(*workspace)
         self._build_prompts()

@@ -103,3 +103,14 @@ def fim_tokens(tokenizer) -> FimTokens | None:
         if all(name in vocab for name in names):
             return FimTokens(*(vocab[name] for name in names))
     return None
+
+
+# The token that starts each file of a repository-level training sample, then the file's path on its own line,
+# by the families trained on that format (Qwen2.5-Coder, StarCoder2). Other families may have such a token in
+# their vocabulary without that training (SmolLM2 has <file_sep>): they keep path comments.
+FILE_SEPARATORS = {"qwen2": "<|file_sep|>", "starcoder2": "<file_sep>"}
+
+
+def file_separator(tokenizer, family: str) -> int | None:
+    """The id of the file-separator token, when ``family`` (a config's model_type) was trained on it."""
+    return tokenizer.get_vocab().get(FILE_SEPARATORS.get(family, ""))

@@ -12,8 +12,8 @@ elsewhere) is in another file. Within a token budget, in this priority:
 
 The selection is a function of its inputs and the files' contents only (ties broken by path and line), so the
 same state gives the same segment and the cache in front of the document stays put. Each snippet is introduced
-by a comment with its path, in the document's language; the most important snippet comes last, nearest the
-document.
+by a comment with its path, in the document's language (or, for a model trained on a multi-file format, by its
+file-separator token and the path); the most important snippet comes last, nearest the document.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Snippet:
 @dataclass(frozen=True, slots=True)
 class ContextSegment:
     snippets: tuple[Snippet, ...]  # in the order of the text
-    blocks: tuple[str, ...]  # each snippet as rendered: path comment, text, blank line
+    blocks: tuple[str, ...]  # each snippet as rendered: path comment, text, blank line (or path line, text)
+    current: str = ""  # with file separators: the current file's path line, after the blocks
 
     @property
     def text(self) -> str:
@@ -73,27 +74,33 @@ class ContextSegment:
 
 
 def select_context(current: Current, roots: Sequence[Path], files: Sequence[Path],
-                   recent: Sequence[tuple[Path, str]], budget: int, count_tokens: Callable[[str], int]
-                   ) -> ContextSegment:
+                   recent: Sequence[tuple[Path, str]], budget: int, count_tokens: Callable[[str], int],
+                   separated: bool = False) -> ContextSegment:
     """The context segment for ``current``: snippets of ``files`` (the workspace index's files, under
     ``roots``, read from disk) and of ``recent`` ((path, text) of the recently edited or visited documents,
     most recent first: their text as the editor has it), whose rendered text costs at most ``budget`` tokens
-    as ``count_tokens`` counts them. An empty segment when nothing fits or nothing relates."""
+    as ``count_tokens`` counts them. An empty segment when nothing fits or nothing relates.
+
+    ``separated``: for a model trained on a multi-file format (a file-separator token, then the file's path
+    on its own line, then its text), each block is rendered as a path line and the text, a separator token
+    (counted as one) goes in front of it, and the current file's path line follows the blocks."""
     listed = set(files)
     near = _near_text(current.text, current.offset)
     candidates = [*_definitions(current, roots, listed, near), *_recent(current, recent, near),
                   *_similar(current, files, near)]
-    chosen, used, seen = [], 0, set()
+    header = f"{_shown_path(current.path, roots) if current.path else 'untitled'}\n" if separated else ""
+    chosen, used, seen = [], count_tokens(header) + 1 if separated else 0, set()
     for snippet in candidates:
         if _identity(snippet) in seen:
             continue
-        cost = count_tokens(_render(snippet, current.language, roots))
+        cost = count_tokens(_render(snippet, current.language, roots, separated)) + (1 if separated else 0)
         if used + cost <= budget:
             chosen.append(snippet)
             seen.add(_identity(snippet))
             used += cost
     chosen.reverse()  # the first chosen is the most important: nearest the document
-    return ContextSegment(tuple(chosen), tuple(_render(s, current.language, roots) for s in chosen))
+    blocks = tuple(_render(s, current.language, roots, separated) for s in chosen)
+    return ContextSegment(tuple(chosen), blocks, header if blocks else "")
 
 
 # -- candidates --------------------------------------------------------------------------------------------
@@ -263,7 +270,9 @@ def _identity(snippet: Snippet) -> tuple:
 
 
 # -- rendering ---------------------------------------------------------------------------------------------
-def _render(snippet: Snippet, language: str | None, roots: Sequence[Path]) -> str:
+def _render(snippet: Snippet, language: str | None, roots: Sequence[Path], separated: bool) -> str:
+    if separated:  # the separator token in front is the selector's: tokenizing text never makes one
+        return f"{_shown_path(snippet.path, roots)}\n{snippet.text.rstrip()}\n"
     comment = LINE_COMMENT.get(language or "", DEFAULT_COMMENT)
     return f"{comment} {_shown_path(snippet.path, roots)}\n{snippet.text.rstrip()}\n\n"
 

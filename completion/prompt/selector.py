@@ -4,7 +4,9 @@ The segment (imported definitions, recently edited code, similar chunks; ``conte
 front of the document's window in the cached prompt. It is chosen again only at calm moments (the document
 was opened, switched to or jumped in: ``OpenDocument.context_due``), never per keystroke; the next cache
 update then applies the difference as PIE edits. Each snippet is tokenized on its own, so the same snippet
-is the same tokens wherever it lands and a changed selection is an edit per snippet.
+is the same tokens wherever it lands and a changed selection is an edit per snippet. A model trained on a
+multi-file format (Qwen2.5-Coder, StarCoder2) gets it in that format: its file-separator token before each
+snippet's path line and before the current file's.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ TOKENIZED_SNIPPETS = 4096  # snippets whose tokens are kept, before the memo sta
 
 
 class ContextSelector:
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab = vocab
+    def __init__(self, vocab: Vocabulary, file_separator: int | None = None) -> None:
+        """``file_separator``: the model's file-separator token id (model/spec.py), when it was trained on a
+        multi-file format; each snippet then follows one, and one more starts the current file."""
+        self.vocab, self.file_separator = vocab, file_separator
         self.workspace: tuple[list[Path], Callable[[], Iterable[Path]]] | None = None
         self.budget = 0  # tokens for the segment (set with the prompt's size)
         self._tokens: dict[str, list[int]] = {}  # snippets tokenized, by rendered text
@@ -50,9 +54,12 @@ class ContextSelector:
         others = [d for d in recent_first if d is not doc and path_of(d.uri) is not None]
         recent = [(path_of(d.uri), d.text) for d in others[:RECENT_DOCUMENTS]]
         current = Current(path_of(doc.uri), doc.text, doc.language, min(doc.cursor or 0, len(doc.text)))
+        separated = self.file_separator is not None
         chosen = select_context(current, roots, list(files()), recent, self.budget,
-                                lambda text: len(self.tokens_of(text)))
-        doc.context = tuple(token for block in chosen.blocks for token in self.tokens_of(block))
+                                lambda text: len(self.tokens_of(text)), separated)
+        lead = [self.file_separator] if separated else []
+        pieces = [*chosen.blocks, chosen.current] if chosen.current else chosen.blocks
+        doc.context = tuple(token for piece in pieces for token in [*lead, *self.tokens_of(piece)])
         return True
 
     def tokens_of(self, block: str) -> list[int]:

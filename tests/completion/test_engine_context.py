@@ -109,3 +109,23 @@ def test_a_name_defined_in_another_file_is_suggested_with_context_and_not_withou
     settle(engine)  # the context is chosen and encoded in the background, as after didOpen
     suggestion = engine.complete(uri, len(USES_IT)).suggestions[0].text
     assert ("frobnicate_all" in suggestion) == with_workspace, suggestion
+
+
+def test_a_model_trained_on_file_separators_gets_its_segment_in_that_format(tiny_fim_model_dir, project, settle):
+    """StarCoder2 (here a tiny one, FIM): each snippet after a <file_sep> and its path line, then <file_sep> and
+    the current file's path line, then the FIM prompt; the cache holds exactly that in front of it."""
+    engine = engine_with_workspace(project, model=str(tiny_fim_model_dir), dtype="float32", weights="fp32")
+    separator = engine.vocab.tokenizer.convert_tokens_to_ids("<file_sep>")
+    uri = (project / "main.py").as_uri()
+    engine.open(uri, MAIN, "python")
+    assert engine.complete(uri, len(MAIN)).suggestions
+    settle(engine)
+    current = Current(project / "main.py", MAIN, "python", len(MAIN))
+    chosen = select_context(current, [project], [project / "helper.py", project / "main.py"], [],
+                            engine.context.budget, lambda block: len(engine.vocab.encode(block)), separated=True)
+    expected = [token for piece in [*chosen.blocks, "main.py\n"] for token in [separator, *engine.vocab.encode(piece)]]
+    doc = engine.documents[uri]
+    assert chosen.blocks and list(doc.context) == expected
+    engine.change(uri, [TextChange(len(MAIN), len(MAIN), "3")])
+    engine.complete(uri, len(MAIN) + 1)  # a FIM prompt is brought to the chosen segment by the next request
+    assert doc.session.tokens[: len(expected)] == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kvcomplete.completion.model.spec import FimTokens, fim_tokens
+from kvcomplete.completion.model.spec import FimTokens, file_separator, fim_tokens
 
 
 class Vocabulary:
@@ -27,3 +27,13 @@ def test_each_familys_fim_tokens_are_found_in_prefix_suffix_middle_order(prefix,
 
 def test_a_tokenizer_without_all_three_has_none():
     assert fim_tokens(Vocabulary(["<|fim_prefix|>", "<|fim_suffix|>"])) is None
+
+
+@pytest.mark.parametrize("family, name", [("qwen2", "<|file_sep|>"), ("starcoder2", "<file_sep>")])
+def test_a_multi_file_familys_separator_is_found(family, name):
+    assert file_separator(Vocabulary(["<unk>", name]), family) == 101
+    assert file_separator(Vocabulary(["<unk>", "<|fim_prefix|>"]), family) is None
+
+
+def test_a_separator_in_the_vocabulary_of_a_family_not_trained_on_it_is_not_used():
+    assert file_separator(Vocabulary(["<unk>", "<file_sep>"]), "llama") is None  # SmolLM2's vocabulary has it

@@ -130,3 +130,19 @@ def test_selection_is_deterministic_and_empty_without_imports_or_overlap(tmp_pat
     root = make_project(tmp_path)
     assert select(root) == select(root)
     assert select(root, "x = 1\n").text == ""
+
+
+def test_a_multi_file_format_renders_path_lines_and_ends_with_the_current_files(tmp_path):
+    """For a model trained on file separators: each block is its path line and text (the separator token in
+    front of it is the selector's), the current file's path line follows, and each separator costs a token."""
+    root = make_project(tmp_path)
+    current = Current(root / "pkg/app/main.py", APP, "python", len(APP))
+    segment = select_context(current, [root], list(list_files(root)), [], 10_000, len, separated=True)
+    assert segment.blocks[-1] == f"pkg/geometry.py\n{AREA}\n" and not any(b.startswith("#") for b in segment.blocks)
+    assert segment.current == "pkg/app/main.py\n"
+    area_block = f"pkg/geometry.py\n{AREA}\n"
+    fits = len(segment.current) + 1 + len(area_block) + 1
+    assert select_context(current, [root], list(list_files(root)), [], fits, len, separated=True).blocks[-1] == (
+        area_block)
+    assert select_context(current, [root], list(list_files(root)), [], fits - 1, len,
+                          separated=True).blocks[-1:] != (area_block,)
