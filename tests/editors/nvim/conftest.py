@@ -37,11 +37,12 @@ def run_shipped_config() -> Callable[..., subprocess.CompletedProcess]:
 
 @pytest.fixture(scope="session")
 def start_neovim() -> Callable[..., neovim.Neovim]:
-    """``start_neovim(home, ui, settings=None)``: a headless Neovim whose plugin starts ``kvcomplete serve`` (from
-    this venv) with ``settings``, through ``ui``; the caller closes it."""
+    """``start_neovim(home, ui, settings=None, **options)``: a headless Neovim whose plugin starts ``kvcomplete
+    serve`` (from this venv) with ``settings``, through ``ui``, with more setup() ``options`` if given; the caller
+    closes it."""
 
-    def start(home: Path, ui: str, settings: dict | None = None) -> neovim.Neovim:
-        options = {"cmd": [str(neovim.KVCOMPLETE), "serve"], "ui": ui}
+    def start(home: Path, ui: str, settings: dict | None = None, **more: object) -> neovim.Neovim:
+        options = {"cmd": [str(neovim.KVCOMPLETE), "serve"], "ui": ui, **more}
         return neovim.Neovim(home, options if settings is None else {**options, "settings": settings})
 
     return start

@@ -17,6 +17,12 @@ BAD_OPTIONS = [
     ({"filetypes": "python"}, "option filetypes must be a list of filetypes or nil"),
     ({"ui": "web"}, "option ui must be 'auto', 'builtin' or 'extmarks'"),
     ({"debounce_ms": -1}, "option debounce_ms must be an integer >= 0"),
+    ({"debounce_min_ms": 1.5}, "option debounce_min_ms must be an integer >= 0"),
+    ({"debounce_max_ms": "1s"}, "option debounce_max_ms must be an integer >= 0"),
+    ({"debounce_min_ms": 300, "debounce_max_ms": 100},
+     "debounce_min_ms <= debounce_ms <= debounce_max_ms must hold, got 300, 100, 100"),
+    ({"debounce_ms": 50, "debounce_min_ms": 100},
+     "debounce_min_ms <= debounce_ms <= debounce_max_ms must hold, got 100, 50, 500"),
     ({"keymaps": {"accept_all": "<Tab>"}}, 'unknown keymap "accept_all"'),
     ({"keymaps": {"accept": ""}}, "keymap accept must be a key or false"),
 ]
@@ -28,7 +34,8 @@ def test_options_over_the_defaults(run_lua, tmp_path):
     assert got["keymaps"] == {"accept": False, "accept_word": "<C-Right>", "accept_line": "<C-Down>",
                               "next": "<M-]>", "prev": "<M-[>", "dismiss": "<C-]>"}
     assert got["filetypes"] == ["python"] and got["settings"] == {"maxTokens": 16}
-    assert got["cmd"] == ["kvcomplete", "serve"] and got["ui"] == "auto" and got["debounce_ms"] == 200
+    assert got["cmd"] == ["kvcomplete", "serve"] and got["ui"] == "auto"
+    assert (got["debounce_ms"], got["debounce_min_ms"], got["debounce_max_ms"]) == (200, 50, 500)
 
 
 def test_bad_options_are_refused_with_what_to_fix(run_lua, tmp_path):

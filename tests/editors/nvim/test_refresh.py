@@ -120,3 +120,26 @@ def test_stale_notifications_are_ignored(nvim):
     assert got["counts"] == [0, 0, 0, 0, 0, 1]
     nvim.keys("<Esc>")  # normal mode, the cursor on the last character
     assert notify(nvim, {}, column=COLUMN - 1)["counts"] == [0]
+
+
+# Send the server's log message DATA.message; the number of inline completion requests it made (synchronously).
+LOG = """
+  local before = #_G.fake.requests
+  _G.fake.dispatchers.notification('window/logMessage', { type = 3, message = DATA.message })
+  return #_G.fake.requests - before
+"""
+READY = "kvcomplete.lsp_server.server: model ready: {'model': 'tiny', 'device': 'cpu'}"
+
+
+def test_the_model_ready_message_asks_again_in_insert_mode(nvim):
+    """A request sent while the model loads waits on the server 30 s at most, then has no answer; with no key
+    typed, nothing would ask again once the model is ready."""
+    nvim.keys(f"Go{LINE}")
+    nvim.until(GHOST, what="the first ghost text")
+    assert nvim.lua(LOG, {"message": "kvcomplete.lsp_server.server: loading the default model"}) == 0
+    assert nvim.lua(LOG, {"message": "kvcomplete.lsp_server.server: no model: out of memory"}) == 0
+    assert nvim.lua(LOG, {"message": READY}) == 1
+    assert nvim.until(f"local g = (function() {GHOST} end)()\nreturn g ~= ' + 1' and g", what="the new answer") \
+        == " + 1 + 1"
+    nvim.keys("<Esc>")
+    assert nvim.lua(LOG, {"message": READY}) == 0  # normal mode: nothing to show

@@ -15,7 +15,9 @@ local M = {}
 ---@field filetypes string[]?         filetypes to attach to; nil: every buffer that is a file
 ---@field settings table              the server's settings (initializationOptions, docs/lsp.md)
 ---@field ui 'auto'|'builtin'|'extmarks'  who draws the ghost text
----@field debounce_ms integer         extmarks UI: pause after a keystroke before asking
+---@field debounce_ms integer         pause after a keystroke before asking, until answers were timed
+---@field debounce_min_ms integer     the shortest pause, however fast the answers (kvcomplete.debounce)
+---@field debounce_max_ms integer     the longest pause, however slow the answers
 ---@field keymaps kvcomplete.Keymaps  insert-mode keys; false leaves one unmapped
 
 ---@type kvcomplete.Options
@@ -25,6 +27,8 @@ M.defaults = {
   settings = {},
   ui = 'auto',
   debounce_ms = 200,
+  debounce_min_ms = 50,
+  debounce_max_ms = 500,
   keymaps = {
     accept = '<Tab>',
     accept_word = '<C-Right>',
@@ -36,6 +40,10 @@ M.defaults = {
 }
 
 local UIS = { auto = true, builtin = true, extmarks = true }
+
+local function is_milliseconds(value)
+  return type(value) == 'number' and value >= 0 and value % 1 == 0
+end
 
 local function is_list_of_strings(value, allow_empty)
   if type(value) ~= 'table' or (not allow_empty and #value == 0) or not vim.islist(value) then
@@ -54,12 +62,36 @@ local CHECKS = {
   filetypes = { function(v) return v == nil or is_list_of_strings(v, true) end, 'a list of filetypes or nil' },
   settings = { function(v) return type(v) == 'table' end, 'a table of server settings' },
   ui = { function(v) return UIS[v] ~= nil end, "'auto', 'builtin' or 'extmarks'" },
-  debounce_ms = { function(v) return type(v) == 'number' and v >= 0 and v % 1 == 0 end, 'an integer >= 0' },
+  debounce_ms = { is_milliseconds, 'an integer >= 0' },
+  debounce_min_ms = { is_milliseconds, 'an integer >= 0' },
+  debounce_max_ms = { is_milliseconds, 'an integer >= 0' },
   keymaps = { function(v) return type(v) == 'table' end, 'a table of keys' },
 }
 
 local function fail(message)
   error('kvcomplete.setup: ' .. message, 0)
+end
+
+--- The three debounce options agree: the ones the user left out give way to the ones they set (`{ debounce_ms =
+--- 1000 }` alone raises the maximum to 1000; `{ debounce_max_ms = 100 }` alone lowers the start to 100), and the
+--- ones they set must hold min <= debounce_ms <= max.
+---@param options kvcomplete.Options the defaults overridden by `opts`
+---@param opts table what the user set
+local function settle_debounce(options, opts)
+  local min, start, max = options.debounce_min_ms, options.debounce_ms, options.debounce_max_ms
+  if opts.debounce_min_ms == nil then
+    min = math.min(min, max, opts.debounce_ms or min)
+  end
+  if opts.debounce_max_ms == nil then
+    max = math.max(max, min, opts.debounce_ms or max)
+  end
+  if opts.debounce_ms == nil then
+    start = math.min(math.max(start, min), max)
+  end
+  if not (min <= start and start <= max) then
+    fail(('debounce_min_ms <= debounce_ms <= debounce_max_ms must hold, got %d, %d, %d'):format(min, start, max))
+  end
+  options.debounce_min_ms, options.debounce_ms, options.debounce_max_ms = min, start, max
 end
 
 --- The defaults overridden by `opts`; raises a readable error on an unknown option or a bad value.
@@ -88,6 +120,7 @@ function M.resolve(opts)
     end
     options.keymaps[name] = lhs
   end
+  settle_debounce(options, opts)
   return options
 end
 

@@ -1,7 +1,8 @@
 --- Ghost text drawn with extmarks, for Neovim 0.11 (and 0.12 with `ui = 'extmarks'`): asks the server for
---- inline completions after each pause in typing, shows one suggestion at the cursor, cycles and accepts.
+--- inline completions when `kvcomplete.trigger` says, shows one suggestion at the cursor, cycles and accepts.
 --- While the user types what a suggestion says, its remainder stays on screen until the new answer comes.
 local accept = require('kvcomplete.accept')
+local trigger = require('kvcomplete.trigger')
 
 local api = vim.api
 local M = {}
@@ -23,14 +24,12 @@ api.nvim_create_autocmd('ColorScheme', {
 
 ---@class (private) kvcomplete.ghost.State
 ---@field client vim.lsp.Client
----@field debounce_ms integer
 ---@field augroup integer
 ---@field items lsp.InlineCompletionItem[] the last answer
 ---@field anchor? [integer, integer] where its items start: the cursor of the request (0-based row, byte column)
 ---@field current? lsp.InlineCompletionItem the item on screen
 ---@field hint boolean show "(i/k)" (after cycling)
 ---@field request_id? integer
----@field timer? uv.uv_timer_t
 
 ---@type table<integer, kvcomplete.ghost.State>
 local states = {}
@@ -88,14 +87,6 @@ local function draw(bufnr, state)
   })
 end
 
-local function stop_timer(state)
-  if state.timer and not state.timer:is_closing() then
-    state.timer:stop()
-    state.timer:close()
-  end
-  state.timer = nil
-end
-
 local function cancel_request(state)
   if state.request_id then
     state.client:cancel_request(state.request_id)
@@ -107,8 +98,10 @@ local function in_insert_mode(bufnr)
   return api.nvim_get_current_buf() == bufnr and api.nvim_get_mode().mode:sub(1, 1) == 'i'
 end
 
-local function request(bufnr, state)
-  if states[bufnr] ~= state or not in_insert_mode(bufnr) then
+--- Ask at the cursor (`kvcomplete.trigger` calls it in Insert mode only); `on_answer` when the answer arrives.
+---@param on_answer fun()?
+local function request(bufnr, state, on_answer)
+  if states[bufnr] ~= state then
     return
   end
   cancel_request(state)
@@ -127,6 +120,9 @@ local function request(bufnr, state)
       end
       return
     end
+    if on_answer then
+      on_answer()
+    end
     state.items, state.anchor, state.current, state.hint = result and (result.items or result) or {}, anchor, nil, false
     if in_insert_mode(bufnr) then
       draw(bufnr, state)
@@ -138,20 +134,9 @@ end
 
 --- Forget the suggestions: nothing on screen, no request under way.
 local function clear(bufnr, state)
-  stop_timer(state)
   cancel_request(state)
   state.items, state.anchor, state.current, state.hint = {}, nil, nil, false
   api.nvim_buf_clear_namespace(bufnr, namespace, 0, -1)
-end
-
---- After a keystroke: keep showing what still matches, and ask again after a pause.
-local function keystroke(bufnr, state)
-  draw(bufnr, state)
-  stop_timer(state)
-  state.timer = vim.defer_fn(function()
-    state.timer = nil
-    request(bufnr, state)
-  end, state.debounce_ms)
 end
 
 --- Start showing kvcomplete's suggestions in `bufnr`.
@@ -161,13 +146,15 @@ end
 function M.attach(bufnr, client, options)
   M.detach(bufnr)
   local augroup = api.nvim_create_augroup(('kvcomplete.ghost.%d'):format(bufnr), { clear = true })
-  local state = { client = client, debounce_ms = options.debounce_ms, augroup = augroup, items = {}, hint = false }
+  local state = { client = client, augroup = augroup, items = {}, hint = false }
   states[bufnr] = state
-  api.nvim_create_autocmd({ 'InsertEnter', 'CursorMovedI', 'TextChangedI' }, {
-    group = augroup,
-    buffer = bufnr,
-    callback = function()
-      keystroke(bufnr, state)
+  trigger.attach(bufnr, options, {
+    request = function(on_answer)
+      request(bufnr, state, on_answer)
+    end,
+    -- What still matches the text typed since the request stays on screen; elsewhere nothing does.
+    redraw = function()
+      draw(bufnr, state)
     end,
   })
   api.nvim_create_autocmd('InsertLeave', {
@@ -186,6 +173,10 @@ function M.attach(bufnr, client, options)
       end
     end,
   })
+  -- Insert mode may have begun before the server started (`nvim +startinsert file`): no InsertEnter comes then.
+  vim.schedule(function()
+    trigger.now(bufnr)
+  end)
 end
 
 --- Stop showing suggestions in `bufnr`.
@@ -193,6 +184,7 @@ end
 function M.detach(bufnr)
   local state = states[bufnr]
   if state then
+    trigger.detach(bufnr)
     clear(bufnr, state)
     api.nvim_del_augroup_by_id(state.augroup)
     states[bufnr] = nil
@@ -213,15 +205,12 @@ end
 --- Ask again at the cursor now, without the debounce (the server has longer suggestions there).
 ---@param bufnr integer
 function M.refresh(bufnr)
-  local state = states[bufnr]
-  if state then
-    stop_timer(state)
-    request(bufnr, state)
-  end
+  trigger.now(bufnr)
 end
 
 --- Accept the `kind` part of the suggestion shown (false when none is). Text changes are not allowed inside an
---- <expr> mapping, so the insertion runs just after it.
+--- <expr> mapping, so the insertion runs just after it; then the rest (partial accept) stays on screen and the
+--- next suggestions are asked for at once: the server prefetched them after the accept.
 ---@param bufnr integer
 ---@param kind kvcomplete.AcceptKind
 ---@return boolean
@@ -232,6 +221,8 @@ function M.accept(bufnr, kind)
   end
   vim.schedule(function()
     accept.insert(bufnr, state.client, list[index].item, list[index].rest, kind)
+    draw(bufnr, state)
+    trigger.now(bufnr)
   end)
   return true
 end
@@ -258,6 +249,7 @@ function M.dismiss(bufnr)
   if not state then
     return false
   end
+  trigger.cancel(bufnr)
   clear(bufnr, state)
   return true
 end

@@ -13,7 +13,7 @@ local M = {}
 ---@field accept fun(bufnr: integer, kind: kvcomplete.AcceptKind): boolean
 ---@field cycle fun(bufnr: integer, count: integer): boolean
 ---@field dismiss fun(bufnr: integer): boolean
----@field refresh fun(bufnr: integer) ask again at the cursor (the suggestions there grew)
+---@field refresh fun(bufnr: integer) ask again at the cursor now (the suggestions there grew, the model is ready)
 
 ---@type kvcomplete.Options? the options of the last setup()
 M.options = nil
@@ -54,7 +54,7 @@ function M.setup(opts)
     end,
   })
   keymaps.set(options.keymaps, ui)
-  server.start(options, { [refresh.METHOD] = refresh.handler(ui) })
+  server.start(options, { [refresh.METHOD] = refresh.handler(ui) }, refresh.on_model_ready(ui))
 end
 
 return M

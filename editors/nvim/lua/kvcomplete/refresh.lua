@@ -4,7 +4,7 @@
 --- buffer, in insert mode, at the notified version (`vim.lsp.util.buf_versions`, the changedtick the client
 --- sends as the LSP version) with the cursor at the notified position (in the client's offset encoding).
 --- Anything else is stale (the user typed or moved on) and is ignored: a request there would supersede the one
---- for the new cursor.
+--- for the new cursor. The plugin also asks again when a server's model becomes ready (`on_model_ready`).
 local api = vim.api
 local M = {}
 
@@ -28,6 +28,21 @@ function M.current_buffer(params, client)
   local cursor = vim.lsp.util.make_position_params(0, client.offset_encoding).position
   local position = params.position or {}
   return cursor.line == position.line and cursor.character == position.character and bufnr or nil
+end
+
+--- What to do when a server's model is ready: `ui.refresh` the current buffer if it is in insert mode and
+--- attached to that server. A request sent while the model loaded waits for it on the server at most 30 s
+--- (longer loads answer it with nothing), and no keystroke may come to ask again.
+---@param ui kvcomplete.UI
+---@return fun(client_id: integer)
+function M.on_model_ready(ui)
+  return function(client_id)
+    local client = vim.lsp.get_client_by_id(client_id)
+    local bufnr = api.nvim_get_current_buf()
+    if client and client.attached_buffers[bufnr] and api.nvim_get_mode().mode:sub(1, 1) == 'i' then
+      ui.refresh(bufnr)
+    end
+  end
 end
 
 --- The notification's handler: `ui.refresh` the current buffer when the notification is not stale.
