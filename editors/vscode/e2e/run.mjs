@@ -1,9 +1,11 @@
 // Real VS Code end to end: code-server (VS Code in the browser) in headless Chromium, with the kvcomplete
 // .vsix installed and the real `kvcomplete serve` behind it. It opens a Python file, types, waits for
-// ghost text, cycles with Alt+] and back with Alt+[, accepts a word with Ctrl+Right and the rest with Tab,
-// then checks the status bar and the server's stats (two accepts). Everything binds to 127.0.0.1; each
-// run starts from fresh code-server and Chromium profiles, removed after a pass (kept after a failure, for
-// its logs). `make e2e-vscode` installs what it needs (e2e/setup.sh).
+// ghost text (no sooner than the debounce), cycles with Alt+] and back with Alt+[, accepts a word with
+// Ctrl+Right and the rest with Tab, sees the next ghost text without the debounce, then checks the status
+// bar and the server's stats (two accepts). Last, reloaded with a 1 ms latency budget, it sees the ghost text
+// grow after the server's `kvcomplete/suggestionsChanged`. Everything binds to 127.0.0.1; each run starts from
+// fresh code-server and Chromium profiles, removed after a pass (kept after a failure, for its logs).
+// `make e2e-vscode` installs what it needs (e2e/setup.sh).
 //
 //   node e2e/run.mjs --server .venv/bin/kvcomplete --vsix kvcomplete.vsix --out .e2e/screenshots
 import { spawn, execFileSync } from 'node:child_process';
@@ -20,7 +22,13 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SOURCE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n';
 const TYPED = 'def mul(a, b):\n';
+const GROWING = '\n\ndef mean(values):\n';
 const STATUS = '[id="kvcomplete.kvcomplete"]';
+// A fixed debounce (kvcomplete.debounceMs min = max), long enough that a request that waited it cannot pass
+// for one that went at once: typed requests must take at least this long, the one after Tab less.
+const DEBOUNCE_MS = 2000;
+// How long the growing ghost text is watched once it shows.
+const GROWTH_WATCH_MS = 6000;
 
 const { values: options } = parseArgs({
   options: { server: { type: 'string' }, vsix: { type: 'string' }, out: { type: 'string', default: '.e2e/screenshots' } },
@@ -38,16 +46,15 @@ async function freePort() {
   return port;
 }
 
-/** code-server on 127.0.0.1 with its own profile, the extension installed and kvcomplete configured. */
-async function startCodeServer(work) {
-  const dirs = ['--user-data-dir', join(work, 'code-data'), '--extensions-dir', join(work, 'extensions')];
-  const config = ['--config', join(work, 'code-server.yaml')];
-  writeFileSync(join(work, 'code-server.yaml'), 'auth: none\n');
-  execFileSync(CODE_SERVER, [...config, ...dirs, '--install-extension', resolve(options.vsix)], { stdio: 'inherit' });
-  // serverPath is machine-scoped: VS Code reads it from the machine's (here: code-server's) settings only.
-  writeSettings(join(work, 'code-data', 'Machine'), { 'kvcomplete.serverPath': resolve(options.server) });
+/** The user's settings.json, read when the window loads. */
+function writeUserSettings(work, kvcomplete = {}) {
   writeSettings(join(work, 'code-data', 'User'), {
     'kvcomplete.maxTokens': 16,
+    'kvcomplete.debounceMs': { min: DEBOUNCE_MS, max: DEBOUNCE_MS },
+    // Whole suggestions for the steps that accept parts of them (a word, then the rest); the growth step
+    // sets a 1 ms budget.
+    'kvcomplete.latencyBudgetMs': 0,
+    ...kvcomplete,
     // Nothing else competes for the cursor: no word suggestions, no welcome pages, no AI chat features.
     'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
     'editor.suggestOnTriggerCharacters': false,
@@ -62,6 +69,17 @@ async function startCodeServer(work) {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
   });
+}
+
+/** code-server on 127.0.0.1 with its own profile, the extension installed and kvcomplete configured. */
+async function startCodeServer(work) {
+  const dirs = ['--user-data-dir', join(work, 'code-data'), '--extensions-dir', join(work, 'extensions')];
+  const config = ['--config', join(work, 'code-server.yaml')];
+  writeFileSync(join(work, 'code-server.yaml'), 'auth: none\n');
+  execFileSync(CODE_SERVER, [...config, ...dirs, '--install-extension', resolve(options.vsix)], { stdio: 'inherit' });
+  // serverPath is machine-scoped: VS Code reads it from the machine's (here: code-server's) settings only.
+  writeSettings(join(work, 'code-data', 'Machine'), { 'kvcomplete.serverPath': resolve(options.server) });
+  writeUserSettings(work);
   const port = await freePort();
   const child = spawn(CODE_SERVER, [...config, ...dirs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
@@ -97,8 +115,8 @@ async function withTimeout(promise, ms, what) {
   }
 }
 
-/** Poll `read` in the page until `accept(value)`; returns the value. */
-async function until(page, read, accept, what, ms = 60_000) {
+/** Poll `read` in the page every `pollMs` until `accept(value)`; returns the value. */
+async function until(page, read, accept, what, ms = 60_000, pollMs = 100) {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await page.evaluate(read);
@@ -108,8 +126,35 @@ async function until(page, read, accept, what, ms = 60_000) {
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
     }
-    await page.waitForTimeout(100);
+    await page.waitForTimeout(pollMs);
   }
+}
+
+/** Poll `read` until it shows something that has not changed for `quietMs` (partial suggestions grow); returns it. */
+async function settled(page, read, quietMs, what, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  let value = await page.evaluate(read);
+  for (let since = Date.now(); !(value.trim() && Date.now() - since >= quietMs); await page.waitForTimeout(50)) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what} to settle; last value: ${JSON.stringify(value)}`);
+    }
+    const now = await page.evaluate(read);
+    if (now !== value) {
+      [value, since] = [now, Date.now()];
+    }
+  }
+  return value;
+}
+
+/** `seen` and the values `read` returns over `ms` after it, polled every 20 ms, each change with its time since `since`. */
+async function watch(page, read, ms, since, seen) {
+  for (const end = performance.now() + ms; performance.now() < end; await page.waitForTimeout(20)) {
+    const value = await page.evaluate(read);
+    if (seen.at(-1)?.value !== value) {
+      seen.push({ ms: Math.round(performance.now() - since), value });
+    }
+  }
+  return seen;
 }
 
 // In-page readers. Ghost text: the spans VS Code decorates on the cursor's line, then the lines of the
@@ -132,6 +177,24 @@ const editorText = () => [...document.querySelectorAll('.monaco-editor .view-lin
   })
   .join('\n');
 
+/** The extension started the server: the status bar item, once it names the loaded model. */
+async function modelLoaded(page) {
+  const status = page.locator(STATUS);
+  await status.filter({ hasText: 'SmolLM2-135M-Instruct' }).waitFor({ timeout: 120_000 });
+  return status;
+}
+
+/** Open example.py with Quick Open and put the cursor at its end. */
+async function openExampleAtEnd(page) {
+  await page.keyboard.press('Control+P');
+  await page.keyboard.type('example.py');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'example.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .view-lines').first().waitFor();
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+}
+
 function check(condition, message) {
   if (!condition) {
     throw new Error(message);
@@ -153,23 +216,22 @@ async function main() {
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
 
     // The extension starts the server; the status bar names the model once it is loaded.
-    const status = page.locator(STATUS);
-    await status.filter({ hasText: 'SmolLM2-135M-Instruct' }).waitFor({ timeout: 120_000 });
+    const status = await modelLoaded(page);
     console.log(`status: ${await status.innerText()}`);
 
-    // Open example.py with Quick Open, go to its end and type a new function header.
-    await page.keyboard.press('Control+P');
-    await page.keyboard.type('example.py');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'example.py' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.monaco-editor .view-lines').first().waitFor();
-    await page.locator('.monaco-editor .view-lines').first().click();
-    await page.keyboard.press('Control+End');
+    // Open example.py, go to its end and type a new function header.
+    await openExampleAtEnd(page);
     await page.keyboard.type(TYPED, { delay: 30 });
+    const typed = performance.now();
 
+    // The request after the last key waited the debounce.
     const shown = (text) => text.trim().length > 0;
-    const first = await until(page, ghostText, shown, 'ghost text');
-    console.log(`ghost text: ${JSON.stringify(first)}`);
+    const appeared = await until(page, ghostText, shown, 'ghost text', 60_000, 10);
+    const typedMs = performance.now() - typed;
+    console.log(`ghost text: ${JSON.stringify(appeared)} (last key -> ghost text: ${typedMs.toFixed(0)} ms, debounce ${DEBOUNCE_MS} ms)`);
+    check(typedMs >= DEBOUNCE_MS, `the typed request did not wait the debounce (${typedMs.toFixed(0)} ms)`);
+    const first = await settled(page, ghostText, 1500, 'the ghost text');
+    console.log(`settled: ${JSON.stringify(first)}`);
     await page.screenshot({ path: join(options.out, 'vscode-ghost-text.png') });
 
     // Alt+] shows the next of the k suggestions, Alt+[ the previous one again.
@@ -186,11 +248,20 @@ async function main() {
     const word = afterWord.slice(before.length);
     check(afterWord.startsWith(before) && word.length > 0 && first.startsWith(word),
       `Ctrl+Right inserted ${JSON.stringify(word)}, not a word of ${JSON.stringify(first)}`);
-    const rest = await until(page, ghostText, shown, 'the rest of the suggestion');
+    const rest = await settled(page, ghostText, 1000, 'the rest of the suggestion');
+    const tabbed = performance.now();
     await page.keyboard.press('Tab');
-    const afterAll = await until(page, editorText, (text) => text !== afterWord, 'accept (Tab)');
+    const afterAll = await until(page, editorText, (text) => text !== afterWord, 'accept (Tab)', 60_000, 10);
     console.log(`accepted ${JSON.stringify(word)} then ${JSON.stringify(rest)}`);
     check(afterAll === afterWord + rest, `Tab inserted ${JSON.stringify(afterAll.slice(afterWord.length))}, not ${JSON.stringify(rest)}`);
+
+    // VS Code asks again at the new cursor, where the server has been decoding since the accept (its
+    // prefetch): that request goes without the debounce.
+    const next = await until(page, ghostText, shown, 'the next ghost text after Tab', 60_000, 10);
+    const afterTabMs = performance.now() - tabbed;
+    console.log(`after Tab: ${JSON.stringify(next)} (Tab -> next ghost text: ${afterTabMs.toFixed(0)} ms)`);
+    await page.screenshot({ path: join(options.out, 'vscode-after-tab.png') });
+    check(afterTabMs < DEBOUNCE_MS, `the request after Tab waited the debounce (${afterTabMs.toFixed(0)} ms)`);
 
     // The accepts reached the server: the status bar's rate and the stats dialog (click on the status).
     await status.filter({ hasNotText: /· –$/ }).waitFor();
@@ -201,7 +272,39 @@ async function main() {
     console.log(`stats dialog:\n${stats}\nstatus: ${await status.innerText()}`);
     await page.screenshot({ path: join(options.out, 'vscode-stats.png') });
     check(/accepts: 2\b/.test(stats), 'the server did not count two accepts (a word, then the rest)');
-    console.log('e2e-vscode: ghost text, cycling, accept word and accept all work in VS Code');
+
+    // Suggestions that grow: with a 1 ms budget the server answers with the first token or so of each
+    // suggestion, decodes on, and sends kvcomplete/suggestionsChanged; the extension asks again (no keystroke)
+    // and the ghost text gets longer. The window is reloaded with the budget in settings.json, so that the
+    // server starts with it (a settings.json rewritten under a running code-server did not reach the server
+    // within seconds). Saved first: the reload then has nothing to ask about.
+    await page.keyboard.press('Escape'); // the dialog
+    await dialog.waitFor({ state: 'detached' });
+    await page.keyboard.press('Control+S');
+    writeUserSettings(work, { 'kvcomplete.latencyBudgetMs': 1 });
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await modelLoaded(page);
+    await openExampleAtEnd(page);
+    await page.keyboard.type(GROWING, { delay: 30 });
+    const typedAgain = performance.now();
+    const partial = await until(page, ghostText, shown, 'ghost text (1 ms budget)', 60_000, 10);
+    await page.screenshot({ path: join(options.out, 'vscode-ghost-text-partial.png') });
+    const growth = await watch(page, ghostText, GROWTH_WATCH_MS, typedAgain,
+      [{ ms: Math.round(performance.now() - typedAgain), value: partial }]);
+    await page.screenshot({ path: join(options.out, 'vscode-ghost-text-grown.png') });
+    console.log(`ghost text over time (ms since the last key: length): ${growth.map(({ ms, value }) => `${ms}: ${value.length}`).join(', ')}`);
+    const grown = growth.at(-1).value;
+    console.log(`first ${JSON.stringify(partial)}, last ${JSON.stringify(grown)}`);
+    check(growth.some(({ value }) => value.trim().length > partial.trim().length),
+      `the ghost text did not grow after kvcomplete/suggestionsChanged: ${JSON.stringify(growth)}`);
+    // For the log: where the growth got to against what the server holds now (a fresh request: Escape, Alt+\).
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Alt+Backslash');
+    const fresh = await until(page, ghostText, shown, 'ghost text after Alt+\\', 15_000).catch((error) => error.message);
+    console.log(`the ghost text grew to ${grown.length} characters; a fresh request (Alt+\\) shows ${JSON.stringify(fresh)}`);
+    console.log('e2e-vscode: ghost text, cycling, accept word and accept all, the next suggestion after Tab and growing '
+      + 'suggestions work in VS Code');
   } catch (error) {
     const page = browser.pages()[0];
     if (page) {

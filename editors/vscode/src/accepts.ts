@@ -6,6 +6,9 @@
  * accept (next word, next line) has no such hook in the stable API: the extension runs VS Code's command
  * itself and reports the text it inserted, which `partial` matches against the recent offers of that
  * document. Offsets are UTF-16 code units (VS Code's `document.offsetAt`), the unit of JS strings.
+ *
+ * When the word (or line) is all that is left of the suggestion, VS Code's partial accept is a full accept: it
+ * runs the item's command too. The text is reported once, by whichever of the two the extension hears first.
  */
 
 /** The notification the server counts accepts with (lsp_server/server.py). */
@@ -41,6 +44,8 @@ export class AcceptTracker {
   private readonly offers = new Map<string, Offer[]>(); // per document, newest answer first
   private answers = 0;
   private readonly acceptedAnswers = new Set<number>();
+  /** The text the last full accept inserted, and where, until a partial accept reports it a second time. */
+  private lastFull: { uri: string; offset: number; text: string } | undefined;
 
   /** Record one non-empty answer; returns one offer per item, in order (the items' commands carry them). */
   offer(uri: string, items: { start: number; item: OfferedItem }[]): Offer[] {
@@ -51,11 +56,15 @@ export class AcceptTracker {
     return offers;
   }
 
-  /** A full accept of `offer`: the rest of its text that partial accepts had not taken yet. */
-  full(offer: Offer): DidAcceptParams {
+  /** A full accept of `offer`: the rest of its text that partial accepts had not taken yet (none: nothing). */
+  full(offer: Offer): DidAcceptParams | undefined {
     const acceptedText = offer.item.insertText.slice(offer.accepted);
-    offer.accepted = offer.item.insertText.length;
     this.acceptedAnswers.add(offer.answer);
+    if (acceptedText === '') {
+      return undefined;
+    }
+    this.lastFull = { uri: offer.uri, offset: offer.start + offer.accepted, text: acceptedText };
+    offer.accepted = offer.item.insertText.length;
     return { uri: offer.uri, item: offer.item, acceptedText };
   }
 
@@ -67,6 +76,11 @@ export class AcceptTracker {
    */
   partial(uri: string, offset: number, inserted: string,
     textBetween: (start: number, end: number) => string): DidAcceptParams | undefined {
+    const full = this.lastFull;
+    if (full !== undefined && full.uri === uri && full.offset === offset && full.text === inserted) {
+      this.lastFull = undefined;
+      return undefined; // the full accept this partial accept turned into has reported it
+    }
     const offer = (this.offers.get(uri) ?? []).find(({ start, item }) => {
       const done = offset - start;
       return done >= 0 && done < item.insertText.length

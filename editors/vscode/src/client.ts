@@ -12,17 +12,20 @@ import {
 } from 'vscode-languageclient/node';
 import type { AcceptTracker } from './accepts';
 import { inlineCompletionMiddleware, noCompletionItems, type AnswerListener } from './inline';
+import type { RequestPacer } from './pacing';
 import { SUGGESTIONS_CHANGED, type SuggestionsChangedParams } from './refresh';
 import type { ClientSettings } from './settings';
 
 export interface ClientHooks {
   tracker: AcceptTracker;
+  /** When each inline completion request goes (the debounce). */
+  pacer: RequestPacer;
   onAnswer: AnswerListener;
   /** Every `window/logMessage`. The server writes the same records to stderr, which the client already
    * copies to the output channel, so they are not written a second time. */
   onLog: (params: LogMessageParams) => void;
   /** Every `kvcomplete/suggestionsChanged`: background decoding extended the suggestions at a cursor. */
-  onSuggestionsChanged: (params: SuggestionsChangedParams) => void;
+  onSuggestionsChanged: (params: SuggestionsChangedParams) => Promise<void>;
 }
 
 export function createClient(settings: ClientSettings, output: vscode.OutputChannel, hooks: ClientHooks): LanguageClient {
@@ -33,7 +36,7 @@ export function createClient(settings: ClientSettings, output: vscode.OutputChan
     outputChannel: output,
     initializationOptions: settings.options,
     middleware: {
-      provideInlineCompletionItems: inlineCompletionMiddleware(hooks.tracker, hooks.onAnswer),
+      provideInlineCompletionItems: inlineCompletionMiddleware(hooks.tracker, hooks.pacer, hooks.onAnswer),
       provideCompletionItem: noCompletionItems,
     },
   };
@@ -41,6 +44,6 @@ export function createClient(settings: ClientSettings, output: vscode.OutputChan
   // vscode-languageclient 9 counts inline completion (LSP 3.18) among its proposed features, off unless asked.
   client.registerProposedFeatures();
   client.onNotification(LogMessageNotification.type, hooks.onLog);
-  client.onNotification(SUGGESTIONS_CHANGED, hooks.onSuggestionsChanged);
+  client.onNotification(SUGGESTIONS_CHANGED, (params: SuggestionsChangedParams) => void hooks.onSuggestionsChanged(params));
   return client;
 }

@@ -1,12 +1,15 @@
 /**
  * Entry point: wires the output channel, the status bar, the server session and the commands. The logic
- * lives in the modules it wires (client, inline, accepts, partialAccept, status, stats, settings).
+ * lives in the modules it wires (client, inline, pacing, accepts, partialAccept, status, stats, settings).
  */
 import * as vscode from 'vscode';
 import { AcceptTracker, type Offer } from './accepts';
+import { debounceBounds } from './debounce';
 import { ACCEPTED_COMMAND } from './inline';
+import { RequestPacer } from './pacing';
 import { acceptPartially, PARTIAL_ACCEPTS, type EditorEnvironment } from './partialAccept';
 import { ServerSession } from './session';
+import { DEBOUNCE_MS, SECTION } from './settings';
 import { formatStats } from './stats';
 import { SHOW_STATS_COMMAND, StatusBar } from './status';
 
@@ -19,8 +22,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   const tracker = new AcceptTracker();
   const status = new StatusBar(statusItem);
-  const current = new ServerSession(output, status, tracker);
+  const pacer = new RequestPacer(() => debounceBounds(vscode.workspace.getConfiguration(SECTION).get(DEBOUNCE_MS)));
+  const current = new ServerSession(output, status, tracker, pacer);
   session = current;
+  // Run at once after an accept's edit, before anything is awaited: VS Code asks again at the new cursor.
+  const acceptedHere = () => pacer.acceptedAtCursor(vscode.window.activeTextEditor);
   const editors: EditorEnvironment = {
     activeDocument: () => vscode.window.activeTextEditor?.document,
     executeCommand: (command) => vscode.commands.executeCommand(command),
@@ -32,9 +38,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusItem,
     vscode.commands.registerCommand(RESTART_COMMAND, () => current.restart()),
     vscode.commands.registerCommand(SHOW_STATS_COMMAND, () => showStats(current, tracker, output)),
-    vscode.commands.registerCommand(ACCEPTED_COMMAND, (offer: Offer) => current.accepted(tracker.full(offer))),
+    vscode.commands.registerCommand(ACCEPTED_COMMAND, async (offer: Offer) => {
+      acceptedHere();
+      const params = tracker.full(offer);
+      if (params !== undefined) {
+        await current.accepted(params);
+      }
+    }),
     ...Object.entries(PARTIAL_ACCEPTS).map(([command, builtin]) => vscode.commands.registerCommand(command, async () => {
-      for (const params of await acceptPartially(builtin, editors, tracker)) {
+      const accepted = await acceptPartially(builtin, editors, tracker);
+      if (accepted.length > 0) {
+        acceptedHere();
+      }
+      for (const params of accepted) {
         await current.accepted(params);
       }
     })),

@@ -1,7 +1,8 @@
 /**
  * Inline completions go through vscode-languageclient's own inline completion feature (client.ts switches it
- * on): it is the only provider registered, so no item is shown twice. This middleware wraps it: it times each
- * answer, records the offered items and gives each one the command VS Code runs when it is accepted in full.
+ * on): it is the only provider registered, so no item is shown twice. This middleware wraps it: it holds a
+ * typed request back for the debounce (pacing.ts), times each answer, records the offered items and gives each
+ * one the command VS Code runs when it is accepted in full.
  *
  * The language client sends `$/cancelRequest` when VS Code cancels the token; an answer that arrives after
  * that is dropped here, uncounted. The server's `textDocument/completion` fallback is switched off:
@@ -11,16 +12,23 @@
 import type * as vscode from 'vscode';
 import type { Middleware } from 'vscode-languageclient';
 import type { AcceptTracker, OfferedItem } from './accepts';
+import { spotAt, type RequestPacer } from './pacing';
 
 export const ACCEPTED_COMMAND = 'kvcomplete.accepted';
+/** VS Code's `InlineCompletionTriggerKind.Invoke`, an explicit request (a type-only import has no enum values). */
+const INVOKE: vscode.InlineCompletionTriggerKind = 0;
 
 type InlineMiddleware = NonNullable<Middleware['provideInlineCompletionItems']>;
 
 /** Called with each answer that was not cancelled: its round trip and how many items it had. */
 export type AnswerListener = (latencyMs: number, items: number) => void;
 
-export function inlineCompletionMiddleware(tracker: AcceptTracker, onAnswer: AnswerListener): InlineMiddleware {
+export function inlineCompletionMiddleware(tracker: AcceptTracker, pacer: RequestPacer, onAnswer: AnswerListener): InlineMiddleware {
   return async (document, position, context, token, next) => {
+    const pace = await pacer.pace(spotAt(document, position), context.triggerKind === INVOKE, token);
+    if (pace === 'cancelled') {
+      return null;
+    }
     const started = performance.now();
     const result = await next(document, position, withProtocolTriggerKind(context), token);
     if (token.isCancellationRequested || !result) {
@@ -37,6 +45,9 @@ export function inlineCompletionMiddleware(tracker: AcceptTracker, onAnswer: Ans
       plain.forEach((item, rank) => {
         item.command = { title: 'kvcomplete: suggestion accepted', command: ACCEPTED_COMMAND, arguments: [offers[rank]] };
       });
+    }
+    if (pace === 'debounced') {
+      pacer.observe(latencyMs);
     }
     onAnswer(latencyMs, items.length);
     return result;

@@ -7,9 +7,10 @@ import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient, type LogMessageParams } from 'vscode-languageclient/node';
 import { DID_ACCEPT, type AcceptTracker, type DidAcceptParams } from './accepts';
 import { createClient } from './client';
+import type { RequestPacer } from './pacing';
 import { retriggerWhenCurrent } from './refresh';
 import { modelEvent } from './serverLog';
-import { needsRestart, readSettings, SECTION, serverOptions } from './settings';
+import { affectsServer, needsRestart, readSettings, SECTION, serverOptions } from './settings';
 import { modelInUse, STATS_METHOD, timings } from './stats';
 import type { StatusBar } from './status';
 
@@ -23,6 +24,7 @@ export class ServerSession {
     private readonly output: vscode.OutputChannel,
     private readonly status: StatusBar,
     private readonly tracker: AcceptTracker,
+    private readonly pacer: RequestPacer,
   ) {}
 
   /** Start a server with the current settings; a failure is shown in the status bar and the output. */
@@ -32,6 +34,7 @@ export class ServerSession {
     try {
       client = createClient(readSettings(vscode.workspace.getConfiguration(SECTION)), this.output, {
         tracker: this.tracker,
+        pacer: this.pacer,
         onAnswer: (latencyMs) => {
           this.status.update({ latencyMs, ...this.tracker.counts });
           void this.showTimings();
@@ -77,11 +80,12 @@ export class ServerSession {
     this.status.update({ phase: 'stopped' });
   }
 
-  /** A new server path restarts the server; any other kvcomplete setting is sent as the new configuration. */
+  /** A new server path restarts the server; a changed server option is sent as the new configuration. */
   async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
-    if (needsRestart((section) => event.affectsConfiguration(section))) {
+    const affects = (section: string) => event.affectsConfiguration(section);
+    if (needsRestart(affects)) {
       await this.restart();
-    } else if (event.affectsConfiguration(SECTION) && this.client?.isRunning()) {
+    } else if (affectsServer(affects) && this.client?.isRunning()) {
       await this.client.sendNotification(DidChangeConfigurationNotification.type,
         { settings: serverOptions(vscode.workspace.getConfiguration(SECTION)) });
     }

@@ -6,6 +6,8 @@
 
 export const SECTION = 'kvcomplete';
 export const SERVER_PATH = 'serverPath';
+/** The debounce's bounds (debounce.ts): the extension's own setting, like the server path; not sent. */
+export const DEBOUNCE_MS = 'debounceMs';
 
 /** Every server option an editor may set; `allowPickle` is missing on purpose: only the command line may. */
 export const SERVER_KEYS = [
@@ -67,6 +69,11 @@ export function serverOptions(config: Configuration): ServerOptions {
     }
   }
   return options;
+}
+
+/** Whether a configuration change is one of the server's options (else the server is not told). */
+export function affectsServer(affects: (section: string) => boolean): boolean {
+  return SERVER_KEYS.some((key) => affects(`${SECTION}.${key}`));
 }
 
 /** Whether a configuration change needs a new server process rather than a `didChangeConfiguration`. */

@@ -47,6 +47,20 @@ export class EventEmitter<T> {
   }
 }
 
+export class CancellationTokenSource {
+  private readonly cancelled = new EventEmitter<void>();
+  readonly token = {
+    isCancellationRequested: false,
+    onCancellationRequested: this.cancelled.event,
+  };
+  cancel(): void {
+    if (!this.token.isCancellationRequested) {
+      this.token.isCancellationRequested = true;
+      this.cancelled.fire();
+    }
+  }
+}
+
 export class Uri {
   private constructor(private readonly value: string) {}
   static parse(value: string): Uri {

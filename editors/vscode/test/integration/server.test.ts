@@ -1,7 +1,8 @@
 /**
  * The extension's modules against the real Python server: its settings as the server's options, the
  * inline middleware over real `textDocument/inlineCompletion` answers (k items, cancellation), full and
- * partial accepts as `kvcomplete/didAccept`, the status bar's model line and the stats, and the server's
+ * partial accepts as `kvcomplete/didAccept`, the request after an accept sent without the debounce and answered
+ * from the server's prefetch, the status bar's model line and the stats, and the server's
  * `kvcomplete/suggestionsChanged` as the extension judges it.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,7 +21,9 @@ import {
   type InlineCompletionParams,
 } from 'vscode-languageserver-protocol/node';
 import { AcceptTracker, DID_ACCEPT, type DidAcceptParams, type Offer } from '../../src/accepts';
+import type { DebounceBounds } from '../../src/debounce';
 import { inlineCompletionMiddleware } from '../../src/inline';
+import { RequestPacer } from '../../src/pacing';
 import { shouldRetrigger, SUGGESTIONS_CHANGED, type SuggestionsChangedParams } from '../../src/refresh';
 import { modelEvent } from '../../src/serverLog';
 import { readSettings, SERVER_KEYS } from '../../src/settings';
@@ -65,11 +68,18 @@ describe('the extension against kvcomplete serve', () => {
   let server: LspServer;
   const tracker = new AcceptTracker();
   const latencies: number[] = [];
-  const middleware = inlineCompletionMiddleware(tracker, (latencyMs) => latencies.push(latencyMs));
+  // No debounce, except in the test of the request after an accept.
+  let debounce: DebounceBounds = { minMs: 0, maxMs: 0 };
+  const pacer = new RequestPacer(() => debounce);
+  const middleware = inlineCompletionMiddleware(tracker, pacer, (latencyMs) => latencies.push(latencyMs));
   const document = new TextDocument(URI, SOURCE);
   let version = 1;
+  const cursorAtEnd = () => {
+    const cursor = document.positionAt(document.text.length);
+    return { document, selections: [new Selection(cursor, cursor)] };
+  };
 
-  /** What the language client does: the request, then protocol items as VS Code items. */
+  /** What the language client does for a typed request: the request, then protocol items as VS Code items. */
   async function provide(token = new CancellationTokenSource().token): Promise<InlineCompletionItem[] | null> {
     const cursor = document.positionAt(document.text.length);
     const params: InlineCompletionParams = {
@@ -86,7 +96,7 @@ describe('the extension against kvcomplete serve', () => {
       return items.map(asVsCodeItem) as unknown as vscode.InlineCompletionItem[];
     };
     const result = await middleware(document as unknown as vscode.TextDocument, cursor as unknown as vscode.Position,
-      {} as vscode.InlineCompletionContext, token, next);
+      { triggerKind: 1 } as vscode.InlineCompletionContext, token, next); // VS Code's Automatic
     return result as unknown as InlineCompletionItem[] | null;
   }
 
@@ -95,6 +105,7 @@ describe('the extension against kvcomplete serve', () => {
     const end = document.positionAt(document.text.length);
     document.text += text;
     version += 1;
+    document.version = version;
     await server.connection.sendNotification(DidChangeTextDocumentNotification.type, {
       textDocument: { uri: URI, version }, contentChanges: [{ range: { start: end, end }, text }],
     });
@@ -151,7 +162,7 @@ describe('the extension against kvcomplete serve', () => {
     const offer = items[0].command?.arguments?.[0] as Offer;
     const before = ((await stats()).accepts as number);
     await type(offer.item.insertText);
-    await accept(tracker.full(offer));
+    await accept(tracker.full(offer) as DidAcceptParams);
     await server.until(async () => ((await stats()).accepts === before + 1 ? true : undefined), 'the accept');
     const mirror = await server.connection.sendRequest<{ text: string; engineInSync: boolean }>('kvcomplete/document', { uri: URI });
     expect(mirror).toMatchObject({ text: document.text, engineInSync: true });
@@ -171,6 +182,35 @@ describe('the extension against kvcomplete serve', () => {
     const before = ((await stats()).accepts as number);
     await accept(params as DidAcceptParams);
     await server.until(async () => ((await stats()).accepts === before + 1 ? true : undefined), 'the partial accept');
+  });
+
+  it('sends the request after an accept without the debounce, and the server answers it from its prefetch', async () => {
+    await type('\n\ndef neg(a):\n    ');
+    const items = await server.until(async () => {
+      const answer = await provide();
+      return answer && answer.length > 0 ? answer : undefined;
+    }, 'suggestions');
+    debounce = { minMs: 1_500, maxMs: 1_500 };
+    try {
+      // A full accept as VS Code makes it: the edit, then the item's command; then VS Code asks at the new cursor.
+      const offer = items[0].command?.arguments?.[0] as Offer;
+      await type(offer.item.insertText);
+      const accepted = performance.now();
+      pacer.acceptedAtCursor(cursorAtEnd());
+      await accept(tracker.full(offer) as DidAcceptParams);
+      const next = await provide();
+      const afterAcceptMs = performance.now() - accepted;
+      console.log(`accept -> next answer: ${afterAcceptMs.toFixed(0)} ms (${next?.length ?? 0} items)`);
+      expect(next).not.toBeNull();
+      expect(afterAcceptMs).toBeLessThan(debounce.minMs);
+      // A key typed after it: that request waits the debounce.
+      await type('\n');
+      const typed = performance.now();
+      await provide();
+      expect(performance.now() - typed).toBeGreaterThanOrEqual(debounce.minMs);
+    } finally {
+      debounce = { minMs: 0, maxMs: 0 };
+    }
   });
 
   it('drops a cancelled request, which the server counts as cancelled', async () => {
@@ -215,6 +255,7 @@ describe('the extension against kvcomplete serve', () => {
   it('formats the real stats', async () => {
     const lines = formatStats(await stats(), tracker.counts.answers, tracker.counts.accepted);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^requests: \d+$/), expect.stringMatching(/^latencyMs: p50 [\d.]+, p95 [\d.]+$/)]));
-    expect(lines.at(-1)).toBe(`accepted here: 2 of ${tracker.counts.answers} answers (${Math.round(200 / tracker.counts.answers)}%)`);
+    // Accepted from: the full accept, the partial one, the accept before the request without the debounce.
+    expect(lines.at(-1)).toBe(`accepted here: 3 of ${tracker.counts.answers} answers (${Math.round(300 / tracker.counts.answers)}%)`);
   });
 });

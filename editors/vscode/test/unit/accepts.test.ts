@@ -24,7 +24,7 @@ describe('AcceptTracker', () => {
     expect(tracker.partial(URI, 3, 'return ', documentWith(text))).toEqual({ uri: URI, item: offer.item, acceptedText: 'return ' });
     text += 'return ';
     expect(tracker.partial(URI, 10, 'a ', documentWith(text))?.acceptedText).toBe('a ');
-    expect(tracker.full(offer).acceptedText).toBe('+ b');
+    expect(tracker.full(offer)?.acceptedText).toBe('+ b');
     expect(tracker.counts).toEqual({ answers: 1, accepted: 1 });
   });
 
@@ -54,6 +54,21 @@ describe('AcceptTracker', () => {
     }
     expect(tracker.partial(URI, 0, 'foo', documentWith(''))).toBeUndefined();
     expect(old.accepted).toBe(0);
+  });
+
+  it("reports a word accept that took all that was left once: VS Code made it a full accept and ran the item's command", () => {
+    // The extension may hear the item's command first (full, then the edit the partial accept saw)...
+    let tracker = new AcceptTracker();
+    let [offer] = tracker.offer(URI, [{ start: 0, item: item('return') }, { start: 0, item: item('return a') }]);
+    expect(tracker.full(offer)?.acceptedText).toBe('return');
+    expect(tracker.partial(URI, 0, 'return', documentWith(''))).toBeUndefined(); // nor the second item
+    expect(tracker.partial(URI, 0, 'return', documentWith(''))?.acceptedText).toBe('return'); // a later one is news
+    // ... or the partial accept's edit first: the full accept then has nothing left to report.
+    tracker = new AcceptTracker();
+    [offer] = tracker.offer(URI, [{ start: 0, item: item('return') }]);
+    expect(tracker.partial(URI, 0, 'return', documentWith(''))?.acceptedText).toBe('return');
+    expect(tracker.full(offer)).toBeUndefined();
+    expect(tracker.counts).toEqual({ answers: 1, accepted: 1 });
   });
 
   it('forgets a closed document', () => {

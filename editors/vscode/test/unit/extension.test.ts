@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
 import { activate, deactivate, RESTART_COMMAND } from '../../src/extension';
 import { ACCEPTED_COMMAND } from '../../src/inline';
-import { commands, fake, InlineCompletionItem, Position, Range, Selection, TextDocument } from '../vscode';
+import { CancellationTokenSource, commands, fake, InlineCompletionItem, Position, Range, Selection, TextDocument } from '../vscode';
 
 const clients = vi.hoisted(() => [] as FakeClient[]);
 
@@ -18,7 +18,7 @@ interface FakeClient {
   running: boolean;
   notifications: [string, unknown][];
   /** The handlers of the server's notifications, by method. */
-  handlers: Map<string, (params: unknown) => void>;
+  handlers: Map<string, (params: unknown) => unknown>;
   logHandler?: (params: { type: number; message: string }) => void;
   /** The stats the server answers with. */
   stats: Record<string, unknown>;
@@ -30,7 +30,7 @@ vi.mock('vscode-languageclient/node', () => {
     running = false;
     proposedFeatures = false;
     notifications: [string, unknown][] = [];
-    handlers = new Map<string, (params: unknown) => void>();
+    handlers = new Map<string, (params: unknown) => unknown>();
     stats: Record<string, unknown> = { requests: 2, model: { model: '/models/tiny', device: 'cpu' }, latencyMs: { p50: 12, p95: 30 } };
     statsAsked = 0;
     get logHandler() {
@@ -90,13 +90,32 @@ async function shutDown(extension: vscode.ExtensionContext): Promise<void> {
 const latest = () => clients[clients.length - 1];
 const statusText = () => fake.statusItems[0].text;
 
-/** Ask the active client's middleware for inline items, answered with `texts` by a stand-in `next`. */
-async function offer(document: TextDocument, texts: string[]): Promise<InlineCompletionItem[]> {
-  const cursor = document.positionAt(document.text.length);
+/** VS Code's trigger kinds: Invoke (explicit) 0, Automatic (typing) 1. */
+const TYPED = { triggerKind: 1 };
+const EXPLICIT = { triggerKind: 0 };
+
+/** Ask the active client's middleware for inline items at `cursor`, answered with `texts` by a stand-in `next`. */
+function provide(document: TextDocument, cursor: Position, texts: string[], context = TYPED,
+  token = new CancellationTokenSource().token): { items: InlineCompletionItem[]; answered: Promise<unknown> } {
   const items = texts.map((text) => new InlineCompletionItem(text, new Range(cursor, cursor)));
-  await latest().options.middleware.provideInlineCompletionItems(document, cursor, {}, { isCancellationRequested: false },
-    async () => items);
+  const answered = Promise.resolve(latest().options.middleware.provideInlineCompletionItems(document, cursor, context, token,
+    async () => items));
+  return { items, answered };
+}
+
+/** Ask for inline items at the end of `document`, explicitly (no debounce), and wait for the answer. */
+async function offer(document: TextDocument, texts: string[]): Promise<InlineCompletionItem[]> {
+  const { items, answered } = provide(document, document.positionAt(document.text.length), texts, EXPLICIT);
+  await answered;
   return items;
+}
+
+/** Whether `promise` settles while the event loop runs once more (a debounced request stays pending). */
+async function settlesNow(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => { settled = true; });
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
 }
 
 describe('extension', () => {
@@ -142,6 +161,19 @@ describe('extension', () => {
       ['kvcomplete/didAccept', { uri: 'file:///a.py', item: { insertText: 'compute(a, b)', range }, acceptedText: 'compute(' }],
       ['kvcomplete/didAccept', { uri: 'file:///a.py', item: { insertText: 'compute(a, b)', range }, acceptedText: 'a, b)' }],
     ]);
+  });
+
+  it('sends one didAccept when a word accept takes the whole suggestion (VS Code then runs the item command too)', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    const [item] = await offer(document, ['compute']);
+    fake.builtins.set('editor.action.inlineSuggest.acceptNextWord', async () => {
+      document.insert(4, 'compute');
+      await commands.executeCommand(ACCEPTED_COMMAND, item.command?.arguments?.[0]);
+    });
+    await commands.executeCommand('kvcomplete.acceptNextWord');
+    expect(latest().notifications.map(([method, params]) => [method, (params as { acceptedText: string }).acceptedText]))
+      .toEqual([['kvcomplete/didAccept', 'compute']]);
   });
 
   it('sends changed settings as didChangeConfiguration, and restarts for a new server path', async () => {
@@ -212,18 +244,20 @@ describe('extension', () => {
     const cursor = new Position(0, 4);
     fake.selections = [new Selection(cursor, cursor)];
     let triggered = 0;
+    let hidden = 0;
+    fake.builtins.set('editor.action.inlineSuggest.hide', () => { hidden += 1; });
     fake.builtins.set('editor.action.inlineSuggest.trigger', () => { triggered += 1; });
     const changed = latest().handlers.get('kvcomplete/suggestionsChanged');
     expect(changed).toBeDefined();
-    changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
-    expect(triggered).toBe(1);
+    await changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
+    expect([hidden, triggered]).toEqual([1, 1]);
     document.insert(4, 'c'); // typed on: the notification for version 1 is stale
     fake.selections = [new Selection(new Position(0, 5), new Position(0, 5))];
-    changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
-    changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 4 } });
-    expect(triggered).toBe(1);
-    changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 5 } });
-    expect(triggered).toBe(2);
+    await changed?.({ uri: 'file:///a.py', version: 1, position: { line: 0, character: 4 } });
+    await changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 4 } });
+    expect([hidden, triggered]).toEqual([1, 1]);
+    await changed?.({ uri: 'file:///a.py', version: 2, position: { line: 0, character: 5 } });
+    expect([hidden, triggered]).toEqual([2, 2]);
   });
 
   it("shows the server's first-ghost-text and final-suggestion p50s in the tooltip, asked again after answers", async () => {
@@ -237,6 +271,47 @@ describe('extension', () => {
     await vi.waitFor(() => expect(fake.statusItems[0].tooltip).toContain('first ghost text 180 ms, final suggestion 1250 ms'));
     await offer(new TextDocument('file:///a.py', 'x = '), ['2']);
     expect(latest().statsAsked).toBe(asked + 1); // not again within TIMINGS_EVERY_MS
+  });
+
+  it('sends the request at the cursor a Tab accept left at once, while a typed request waits the debounce', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    const [item] = await offer(document, ['compute(a, b)']);
+    fake.settings.set('debounceMs', { min: 60_000, max: 60_000 });
+    // VS Code inserts the item, puts the cursor after it, then runs its command; then it asks again, automatically.
+    document.insert(4, 'compute(a, b)');
+    const end = new Position(0, 17);
+    fake.selections = [new Selection(end, end)];
+    await commands.executeCommand(ACCEPTED_COMMAND, item.command?.arguments?.[0]);
+    expect(await settlesNow(provide(document, end, ['  # sum']).answered)).toBe(true);
+    document.insert(17, '\n'); // a key typed: the next request waits
+    const next = new Position(1, 0);
+    fake.selections = [new Selection(next, next)];
+    const source = new CancellationTokenSource();
+    const waiting = provide(document, next, ['y'], TYPED, source.token).answered;
+    expect(await settlesNow(waiting)).toBe(false);
+    source.cancel(); // the next key
+    expect(await waiting).toBeNull();
+  });
+
+  it('sends the request at the cursor a partial accept left at once', async () => {
+    const document = new TextDocument('file:///a.py', 'x = ');
+    fake.activeDocument = document;
+    await offer(document, ['compute(a, b)']);
+    fake.settings.set('debounceMs', { min: 60_000, max: 60_000 });
+    const after = new Position(0, 12);
+    fake.builtins.set('editor.action.inlineSuggest.acceptNextWord', () => {
+      document.insert(4, 'compute(');
+      fake.selections = [new Selection(after, after)];
+    });
+    await commands.executeCommand('kvcomplete.acceptNextWord');
+    expect(await settlesNow(provide(document, after, ['a, b)']).answered)).toBe(true);
+  });
+
+  it('keeps a debounce change to itself: the server is not told', async () => {
+    fake.changeSettings({ debounceMs: { min: 10, max: 100 } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(latest().notifications).toEqual([]);
   });
 
   it('forgets the offers of a closed document', async () => {

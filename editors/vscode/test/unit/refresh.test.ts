@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { retriggerWhenCurrent, shouldRetrigger, TRIGGER_INLINE_SUGGEST, type ActiveEditor } from '../../src/refresh';
+import {
+  HIDE_INLINE_SUGGEST, retriggerWhenCurrent, shouldRetrigger, TRIGGER_INLINE_SUGGEST, type ActiveEditor,
+} from '../../src/refresh';
 import { Position, Selection, TextDocument } from '../vscode';
 
 const URI = 'file:///a.py';
@@ -37,22 +39,22 @@ describe('shouldRetrigger', () => {
 });
 
 describe('retriggerWhenCurrent', () => {
-  it('runs the inline-suggest trigger for a current notification only', () => {
+  it('hides the shown suggestion and runs the inline-suggest trigger for a current notification only', async () => {
     const ran: string[] = [];
     const handle = retriggerWhenCurrent(() => editor(), async (command) => ran.push(command));
-    handle(params({ version: 6 }));
+    await handle(params({ version: 6 }));
     expect(ran).toEqual([]);
-    handle(params());
-    expect(ran).toEqual([TRIGGER_INLINE_SUGGEST]);
+    await handle(params());
+    expect(ran).toEqual([HIDE_INLINE_SUGGEST, TRIGGER_INLINE_SUGGEST]);
   });
 
-  it('reads the active editor when the notification comes, not before', () => {
+  it('reads the active editor when the notification comes, not before', async () => {
     const ran: string[] = [];
     const editors: ActiveEditor[] = [];
     const handle = retriggerWhenCurrent(() => editors.at(-1), async (command) => ran.push(command));
-    handle(params());
+    await handle(params());
     editors.push(editor());
-    handle(params());
-    expect(ran).toEqual([TRIGGER_INLINE_SUGGEST]);
+    await handle(params());
+    expect(ran).toEqual([HIDE_INLINE_SUGGEST, TRIGGER_INLINE_SUGGEST]);
   });
 });
