@@ -74,6 +74,16 @@ def vim_string(text: str) -> str:
 class Neovim:
     """A headless Neovim listening on a socket, its init file calling ``setup(options)``."""
 
+    # Lua the tests share: the kvcomplete client of the current buffer (a prefix), whether the engine holds the
+    # buffer's text, the buffer's lines.
+    CLIENT = "local client = vim.lsp.get_clients({ bufnr = 0, name = 'kvcomplete' })[1]\n"
+    IN_SYNC = CLIENT + """
+  if not client then return nil end
+  local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
+  return reply and reply.result and reply.result.engineInSync
+"""
+    LINES = "return vim.api.nvim_buf_get_lines(0, 0, -1, true)"
+
     def __init__(self, home: Path, options: dict) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.home, self.options = home, options

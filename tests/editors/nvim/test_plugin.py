@@ -39,13 +39,6 @@ GHOST = """
     end
   end
 """
-CLIENT = "local client = vim.lsp.get_clients({ bufnr = 0, name = 'kvcomplete' })[1]\n"
-IN_SYNC = CLIENT + """
-  if not client then return nil end
-  local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
-  return reply and reply.result and reply.result.engineInSync
-"""
-LINES = "return vim.api.nvim_buf_get_lines(0, 0, -1, true)"
 LAST_LINE = "return vim.api.nvim_buf_get_lines(0, -2, -1, true)[1]"
 
 
@@ -54,10 +47,10 @@ def ghost_where(condition: str) -> str:
     return f"local g = (function() {GHOST} end)()\nreturn g and ({condition}) and g"
 
 
-def stats_where(condition: str = "true") -> str:
+def stats_where(nvim: Neovim, condition: str = "true") -> str:
     """Lua: the server's ``kvcomplete/stats`` ``s`` once ``condition`` holds for them."""
-    return CLIENT + f"local s = client:request_sync('kvcomplete/stats', vim.empty_dict(), 5000).result\n" \
-                    f"return s and ({condition}) and s"
+    return nvim.CLIENT + f"local s = client:request_sync('kvcomplete/stats', vim.empty_dict(), 5000).result\n" \
+                         f"return s and ({condition}) and s"
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +84,14 @@ def edit(nvim: Neovim, name: str) -> None:
 def open_file(nvim: Neovim, name: str) -> None:
     """Edit a new file and wait until the server's engine holds it (the model is loaded)."""
     edit(nvim, name)
-    nvim.until(IN_SYNC, what="the engine to hold the buffer")
+    nvim.until(nvim.IN_SYNC, what="the engine to hold the buffer")
 
 
 def type_and_wait_for_ghost(nvim: Neovim) -> dict:
     """Type a new last line in insert mode; the ghost text that appears at the cursor."""
     nvim.keys("Goreturn a")
     ghost = nvim.until(GHOST, what="ghost text")
-    lines = nvim.lua(LINES)
+    lines = nvim.lua(nvim.LINES)
     assert (ghost["row"], ghost["col"]) == (len(lines) - 1, len(lines[-1].encode()))  # at the cursor
     assert ghost["text"].strip() and "hint" not in ghost
     return ghost
@@ -111,7 +104,7 @@ def wait_for_new_last_line(nvim: Neovim, before: str) -> str:
 
 def test_ghost_text_appears_and_cycles(nvim):
     open_file(nvim, "cycle.py")  # start.py, open since the start, is now hidden
-    nvim.lua(CLIENT + """  -- record the document of each inline completion request
+    nvim.lua(nvim.CLIENT + """  -- record the document of each inline completion request
       _G.asked = {}
       local request = client.request
       client.request = function(self, method, params, ...)
@@ -135,7 +128,7 @@ def test_ghost_text_appears_and_cycles(nvim):
 def test_partial_accept_inserts_its_part_reports_it_and_the_rest_follows(nvim, accept_part, key, kind):
     open_file(nvim, f"partial-{kind}.py")
     ghost = type_and_wait_for_ghost(nvim)
-    accepts = nvim.lua(stats_where())["accepts"]
+    accepts = nvim.lua(stats_where(nvim))["accepts"]
     before = nvim.lua(LAST_LINE)
     accepted = accept_part(ghost["text"], kind)
     nvim.keys(key)
@@ -147,7 +140,7 @@ def test_partial_accept_inserts_its_part_reports_it_and_the_rest_follows(nvim, a
     rest = ghost["text"][len(accepted):]
     if rest:  # the ghost text goes on with the remainder (at once, or with the server's type-along answer)
         nvim.until(ghost_where(f"g.text == {json.dumps(rest)}"), what=f"the remainder {rest!r}")
-    nvim.until(stats_where(f"s.accepts == {accepts + 1}"), what="the server to count the accept")
+    nvim.until(stats_where(nvim, f"s.accepts == {accepts + 1}"), what="the server to count the accept")
     nvim.keys("<Esc>")
 
 
@@ -158,7 +151,7 @@ def test_tab_accepts_all_and_the_server_keeps_the_same_text(nvim):
     nvim.keys("<Tab>")
     assert wait_for_new_last_line(nvim, before) == before + ghost["text"]
     nvim.keys("<Esc>")
-    state = nvim.until(CLIENT + """
+    state = nvim.until(nvim.CLIENT + """
       local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
       local buffer = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), '\\n') .. '\\n'
       return reply.result.text == buffer and { encoding = client.offset_encoding, document = reply.result }
@@ -184,7 +177,7 @@ def test_suggestions_grow_without_a_keystroke(nvim):
     ``kvcomplete/suggestionsChanged`` makes the plugin ask again, and the ghost text that ends on screen is a
     prefix of (at most: equal to) the first suggestion the server gives without a budget."""
     open_file(nvim, "grow.py")
-    nvim.lua(CLIENT + """  -- count inline completion requests, notifications and the requests they made
+    nvim.lua(nvim.CLIENT + """  -- count inline completion requests, notifications and the requests they made
       _G.grow = { requests = 0, notified = 0, refreshed = 0 }
       local request = client.request
       client.request = function(self, method, ...)
@@ -200,7 +193,7 @@ def test_suggestions_grow_without_a_keystroke(nvim):
       end
     """)
     def budget(ms: int) -> None:
-        nvim.lua(CLIENT + "client:notify('workspace/didChangeConfiguration', "
+        nvim.lua(nvim.CLIENT + "client:notify('workspace/didChangeConfiguration', "
                           f"{{ settings = {{ latencyBudgetMs = {ms} }} }})")
 
     budget(1)
@@ -208,11 +201,11 @@ def test_suggestions_grow_without_a_keystroke(nvim):
         nvim.keys("Goreturn a")
         nvim.until("return _G.grow.refreshed > 0", what="a notification that asks again")
         shown = nvim.until(GHOST, what="ghost text")
-        cursor = nvim.lua(CLIENT + "return vim.lsp.util.make_position_params(0, client.offset_encoding).position")
+        cursor = nvim.lua(nvim.CLIENT + "return vim.lsp.util.make_position_params(0, client.offset_encoding).position")
         nvim.keys("<Esc>")
     finally:
         budget(0)
-    final = nvim.lua(CLIENT + f"""
+    final = nvim.lua(nvim.CLIENT + f"""
       local params = {{ textDocument = {{ uri = vim.uri_from_bufnr(0) }}, context = {{ triggerKind = 1 }},
                        position = vim.json.decode({json.dumps(json.dumps(cursor))}) }}
       local reply = client:request_sync('textDocument/inlineCompletion', params, 30000)
@@ -235,6 +228,6 @@ def test_checkhealth_and_stats_command(nvim):
     nvim.lua("vim.cmd('messages clear')\nvim.cmd('KvcompleteStats')")
     messages = nvim.until("local m = vim.fn.execute('messages'); return m:find('kvcomplete stats', 1, true) and m",
                           what=":KvcompleteStats output")
-    stats = nvim.lua(stats_where())
+    stats = nvim.lua(stats_where(nvim))
     assert f"accepts: {stats['accepts']}" in messages and "latencyMs.p50: " in messages
     assert "first ghost text p50 " in messages and "final suggestion p50 " in messages

@@ -104,14 +104,7 @@ RECORD = GHOST + """
   _G.rec.inserts, _G.rec.changes, _G.rec.ready, _G.rec.ghosts = {}, {}, {}, {}
   _G.rec.requests, _G.rec.accepts, _G.rec.notified = {}, {}, {}
 """
-CLIENT = "local client = vim.lsp.get_clients({ bufnr = 0, name = 'kvcomplete' })[1]\n"
-IN_SYNC = CLIENT + """
-  if not client then return nil end
-  local reply = client:request_sync('kvcomplete/document', { uri = vim.uri_from_bufnr(0) }, 5000)
-  return reply and reply.result and reply.result.engineInSync
-"""
 NOW = "return vim.uv.hrtime() / 1e6"
-LINES = "return vim.api.nvim_buf_get_lines(0, 0, -1, true)"
 
 
 def rec(nvim: Neovim) -> dict:
@@ -171,12 +164,12 @@ def open_in_insert_mode(nvim: Neovim, name: str) -> dict:
     """Open a new file once the model is ready, enter Insert mode at the end of its last line, and wait for the
     ghost text; returns it with its time, and the InsertEnter."""
     edit(nvim, name)
-    nvim.until(IN_SYNC, what="the engine to hold the buffer")
+    nvim.until(nvim.IN_SYNC, what="the engine to hold the buffer")
     nvim.lua(RECORD)
     enter_insert_mode(nvim)
     insert = nvim.until("return _G.rec.inserts[1]", what="InsertEnter")
     ghost = first_ghost_after(nvim, insert["t"], "ghost text without a key typed")
-    lines = nvim.lua(LINES)
+    lines = nvim.lua(nvim.LINES)
     assert (ghost["ghost"]["row"], ghost["ghost"]["col"]) == (len(lines) - 1, len(lines[-1].encode()))  # the cursor
     return {"insert": insert, "ghost": ghost}
 
@@ -212,7 +205,7 @@ def test_an_accept_asks_at_once_for_the_next_suggestion(nvim):
     nvim.keys("<Tab>")
     accepted = nvim.until("return _G.rec.accepts[1]", what="the accept")
     request = nvim.until("return _G.rec.requests[1]", timeout=10, what="the request after the accept")
-    assert "\n".join(nvim.lua(LINES)) == SOURCE + ghost["text"]
+    assert "\n".join(nvim.lua(nvim.LINES)) == SOURCE + ghost["text"]
     after = request["t"] - accepted
     assert 0 <= after < AT_ONCE_MS  # not after the 2 s pause
     time.sleep(1)  # the answer, if the suggestion goes on (it may not), shows by then
@@ -255,7 +248,7 @@ def test_insert_mode_entered_before_the_server_started_shows_ghost_text_once_the
         ghost = first_ghost_after(nvim, insert["t"], "ghost text without a key typed", timeout=60)
         ready = nvim.until("return _G.rec.ready[1]", what="the model ready message")
         assert nvim.lua("return vim.api.nvim_get_mode().mode") == "i"
-        lines = nvim.lua(LINES)
+        lines = nvim.lua(nvim.LINES)
         assert (ghost["ghost"]["row"], ghost["ghost"]["col"]) == (len(lines) - 1, len(lines[-1].encode()))
         delay = ghost["t"] - ready
         TIMINGS.append(f"{ui}: model ready -> ghost text {delay:.0f} ms (Insert mode entered before the server "
