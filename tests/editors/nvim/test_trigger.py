@@ -180,7 +180,9 @@ def test_entering_insert_mode_shows_ghost_text_at_once(nvim):
     delay = shown["ghost"]["t"] - shown["insert"]["t"]
     TIMINGS.append(f"{nvim.options['ui']}: InsertEnter -> ghost text {delay:.0f} ms (model ready before; "
                    f"request {requests[0]['t'] - shown['insert']['t']:.0f} ms after InsertEnter)")
-    assert delay < 1000 and requests[0]["t"] - shown["insert"]["t"] < AT_ONCE_MS  # not after the 2 s pause
+    # Asked at once, not after the 2 s pause. How soon the answer shows is the server's time (its figure, printed
+    # with -s, is a measurement: under 1 s here), so the ghost text is only bounded by the pause.
+    assert requests[0]["t"] - shown["insert"]["t"] < AT_ONCE_MS and delay < PAUSE_MS
     assert requests[0]["position"] == {"line": 2, "character": len("    return a")}
     nvim.keys("<Esc>")
 
@@ -253,6 +255,6 @@ def test_insert_mode_entered_before_the_server_started_shows_ghost_text_once_the
         delay = ghost["t"] - ready
         TIMINGS.append(f"{ui}: model ready -> ghost text {delay:.0f} ms (Insert mode entered before the server "
                        f"started; InsertEnter -> ghost text {ghost['t'] - insert['t']:.0f} ms)")
-        assert delay < 1000
+        assert delay < PAUSE_MS  # asked once the model was ready, not after a pause (the time itself is printed)
     finally:
         nvim.close()
