@@ -128,7 +128,8 @@ class Settings:
     latency_budget_ms: int = setting(
         300, lsp="latencyBudgetMs", flag="--latency-budget-ms", minimum=0,
         help="serve: answer by then with what is decoded, go on in the background (0: at the end)",
-        doc="`serve`: a request answers by then with what is decoded (once suggestion #1 has text), and decoding "
+        doc="`serve`: a request answers by then with what is decoded (once suggestion #1 has text), counted from its "
+            "arrival at the server (queueing included; a step that would end past it is not started), and decoding "
             "goes on in the background; the server then sends `kvcomplete/suggestionsChanged` and the plugins ask "
             "again; a request at the place a decoding is under way (asked again, or after the prefetch that "
             "follows an accept) answers at once with what it has. `0`: answer only with finished suggestions. "
