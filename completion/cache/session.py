@@ -1,9 +1,11 @@
-"""Per-document KV cache of the left-to-right prompt, following token edits with PIE.
+"""Per-document KV cache of the cached prompt (any layout), brought to each wanted prompt with PIE edits.
 
-An edit (start, deleted, inserted) becomes: keep slots [0, start) as they are; encode the inserted tokens
-at their true positions attending to that prefix; move the suffix's K/V behind them and re-rotate its keys
-from their original rotation to their new positions (one rotation per moved key). The suffix's deeper
-layers never saw the edit: those tokens are *stale*, counted, and re-encoded once a budget is exceeded.
+``sync`` diffs what the cache holds with the prompt a request needs (token_diff.py). Each edit (start,
+deleted, inserted) becomes: keep slots [0, start) as they are; encode the inserted tokens at their true
+positions attending to that prefix; move the suffix's K/V behind them and re-rotate its keys from their
+original rotation to their new positions (one rotation per moved key). The suffix's deeper layers never saw
+the edit: those tokens are *stale*, counted per slot, and re-encoded by idle-time work (completion/idle.py):
+any before the cursor first, the rest once there are more than the stale budget.
 Modes: PIE (the product), REENCODE (re-encode from the edit on: exactly a fresh encode, the quality
 reference) and NAIVE (move K/V without re-rotation: what PIE improves on, for measurements).
 """

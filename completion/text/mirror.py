@@ -1,7 +1,8 @@
 """The text ⇄ tokens mirror of one document, kept in step with edits by re-tokenizing a small window.
 
 Invariant: ``vocab.to_bytes(tokens) == text.encode()`` after every edit. An edit re-tokenizes only a few
-tokens around the changed bytes and returns the minimal token-range edit, which the KV session applies.
+tokens around the changed bytes and returns the minimal token-range edit (the window follows it; the KV
+session is brought to each request's prompt by diffing tokens: cache/token_diff.py).
 A window whose tokenization disagrees with its neighbours at its edges is widened; after a few tries the
 whole text is re-tokenized.
 """
