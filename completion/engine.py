@@ -7,7 +7,8 @@ Speculator's drafts) until they end or the latency budget is spent, and answers.
 unfinished, and the cache work no request should wait for, IdleWork does in small pre-emptible pieces
 whenever the owning thread has nothing else to do. The parts: OpenDocuments (text, token mirror, session,
 what was shown), ContextSelector (the cross-file segment), Speculator (the drafters' sources and budget),
-scheduler.py (what runs next), idle.py (background work), EngineStats (counters).
+scheduler.py (what runs next), idle.py (background work), EngineStats (counters), NextEdits (the same
+change proposed elsewhere after an edit: completion/next_edits/).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kvcomplete.completion.idle import IdleWork
 from kvcomplete.completion.model import loading
 from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.model.spec import FimTokens, LoadedModel, ModelError, Progress, file_separator, fim_tokens
+from kvcomplete.completion.next_edits.proposals import NextEdits, Proposal
 from kvcomplete.completion.open_documents import (
     Continuation,
     OpenDocument,
@@ -79,6 +81,9 @@ class Engine:
         self._last_requested: str | None = None
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
+        self.next_edits = NextEdits(self)
+        # Told (uri, text, proposals) when next edits for the last edit of a document are ready.
+        self.on_next_edits_ready: Callable[[str, str, list[Proposal]], None] = lambda uri, text, proposals: None
 
     def _adopt(self, loaded: LoadedModel, fim: FimTokens | None, settings: Settings) -> None:
         """Use ``loaded``: its runner and vocabulary, and what is looked up once per model rather than per

@@ -40,6 +40,9 @@ class IdleWork:
                 if jobs[work](doc):
                     engine.statistics.count("backgroundSteps")
                     return True
+            if engine.next_edits.step(doc):  # once the cache holds the text (completion/next_edits/)
+                engine.statistics.count("backgroundSteps")
+                return True
         except Exception:
             doc.drop_cache()  # whatever state the failure left, the next request rebuilds the cache
             raise

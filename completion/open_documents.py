@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from kvcomplete.completion.cache.window import Window
+from kvcomplete.completion.next_edits.edits import LastEdit, record_change
 from kvcomplete.completion.text.mirror import TextChange, TokenMirror
 from kvcomplete.completion.text.vocab import Vocabulary
 
@@ -82,6 +83,7 @@ class OpenDocument:
     prefetch: tuple[str, str] | None = None  # after an accept: (text before the cursor, accepted text)
     context: tuple[int, ...] = ()  # the cross-file context segment's tokens, in front of the window
     context_due: bool = True  # the context segment should be chosen again (opened, switched to, jumped in, saved)
+    last_edit: LastEdit | None = None  # the user's last edit, for next edits
 
     def drop_cache(self) -> None:
         """Forget the KV session and whatever lived in its scratch."""
@@ -162,11 +164,13 @@ class OpenDocuments:
         doc.drop_cache()
 
     def change(self, uri: str, changes: Sequence[TextChange]) -> int:
-        """Apply the editor's ``changes`` (in order); the window follows the text. Returns how many."""
-        doc = self[uri]
+        """Apply the editor's ``changes`` (in order); the window follows the text, and the document becomes the
+        most recently used (background work, next edits included, goes to it). Returns how many."""
+        doc = self.touch(uri)
         for change in changes:
             if not 0 <= change.start <= change.end <= len(doc.text):
                 raise ValueError(f"change [{change.start}, {change.end}) is outside {uri} (length {len(doc.text)})")
+            doc.last_edit = record_change(doc.last_edit, doc.text, change)
             doc.text = doc.text[: change.start] + change.text + doc.text[change.end:]
             doc.cursor = _cursor_after(doc.cursor, change)
             if doc.mirror is not None and completable(change.text, self.max_file_bytes) is None:

@@ -7,12 +7,14 @@ from collections import Counter, deque
 
 COUNTERS = ("editsApplied", "pieUpdates", "fullEncodes", "draftTokensProposed", "draftTokensAccepted", "accepts",
             "evictions", "refreshes", "forwards", "tokensGenerated", "windowPlacements", "backgroundSteps",
-            "partialAnswers", "continued", "prefetches", "superposedPasses")
+            "partialAnswers", "continued", "prefetches", "superposedPasses", "nextEditsRequests", "nextEditsProposed",
+            "nextEditsAccepted", "nextEditsDismissed")
 # Every counter Engine.stats reports: EngineStats's, and the tokens the model runner encoded (it counts them itself).
 ENGINE_COUNTERS = (*COUNTERS, "tokensEncoded")
 # ms per request: updating the cache, decoding until the answer, request to answer (type-along included),
 # and request to the finished suggestions (later than the answer when it was cut at the latency budget).
-TIMINGS = ("cacheUpdate", "decode", "firstAnswer", "finalSuggestion")
+# Next edits: from an edit to its first proposals announced, and a kvcomplete/nextEdits request's engine time.
+TIMINGS = ("cacheUpdate", "decode", "firstAnswer", "finalSuggestion", "nextEditsReady", "nextEditsRequest")
 KEPT_TIMINGS = 500
 
 

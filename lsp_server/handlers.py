@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 STATS = "kvcomplete/stats"
 DID_ACCEPT = "kvcomplete/didAccept"
 DOCUMENT = "kvcomplete/document"
+NEXT_EDITS = "kvcomplete/nextEdits"
+NEXT_EDITS_READY = "kvcomplete/nextEditsReady"  # server → client, docs/next-edits.md
+NEXT_EDIT_FEEDBACK = "kvcomplete/nextEditFeedback"
 
 FEATURES: list[tuple[str, object, object]] = []
 
@@ -141,3 +144,16 @@ async def document_state(ls: KvCompleteServer, params: object) -> dict | None:
     engine_text = await ls.worker.call(lambda engine: engine.text(uri))
     return {"uri": uri, "version": version, "text": text,
             "engineInSync": None if engine_text is None else engine_text == text}
+
+
+@feature(NEXT_EDITS)
+async def next_edits(ls: KvCompleteServer, params: object) -> dict:
+    """The proposals for the document's last edit: {uri, version, edits}, best first (docs/next-edits.md)."""
+    document = getattr(params, "textDocument", None)
+    return await ls.next_edits(getattr(document, "uri", None), getattr(params, "position", None))
+
+
+@feature(NEXT_EDIT_FEEDBACK)
+def next_edit_feedback(ls: KvCompleteServer, params: object) -> None:
+    """The user accepted or dismissed a proposal: counted."""
+    ls.next_edit_feedback(getattr(params, "uri", None), getattr(params, "action", None))

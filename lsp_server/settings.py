@@ -22,6 +22,7 @@ def options_in(value: object) -> dict | None:
 
 def _type_problem(key: str, value: object) -> str | None:
     expected = BY_LSP_KEY[key].type
+    expected = (int, float) if expected is float else expected  # JSON writes 2.0 as 2
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
         return f"setting {key} has the wrong type ({type(value).__name__}): ignored"
     return None

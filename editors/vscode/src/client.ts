@@ -26,6 +26,8 @@ export interface ClientHooks {
   onLog: (params: LogMessageParams) => void;
   /** Every `kvcomplete/suggestionsChanged`: background decoding extended the suggestions at a cursor. */
   onSuggestionsChanged: (params: SuggestionsChangedParams) => Promise<void>;
+  /** The handlers of the server's other notifications, by method (`kvcomplete/nextEditsReady`). */
+  notifications: Record<string, (params: unknown) => void>;
 }
 
 export function createClient(settings: ClientSettings, output: vscode.OutputChannel, hooks: ClientHooks): LanguageClient {
@@ -45,5 +47,8 @@ export function createClient(settings: ClientSettings, output: vscode.OutputChan
   client.registerProposedFeatures();
   client.onNotification(LogMessageNotification.type, hooks.onLog);
   client.onNotification(SUGGESTIONS_CHANGED, (params: SuggestionsChangedParams) => void hooks.onSuggestionsChanged(params));
+  for (const [method, handler] of Object.entries(hooks.notifications)) {
+    client.onNotification(method, handler);
+  }
   return client;
 }

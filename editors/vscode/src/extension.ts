@@ -1,11 +1,15 @@
 /**
  * Entry point: wires the output channel, the status bar, the server session and the commands. The logic
- * lives in the modules it wires (client, inline, pacing, accepts, partialAccept, status, stats, settings).
+ * lives in the modules it wires (client, inline, pacing, accepts, partialAccept, status, stats, settings,
+ * nextEdits).
  */
 import * as vscode from 'vscode';
 import { AcceptTracker, type Offer } from './accepts';
 import { debounceBounds } from './debounce';
 import { ACCEPTED_COMMAND } from './inline';
+import { NextEditsController } from './nextEdits';
+import { NEXT_EDIT_FEEDBACK, NEXT_EDITS, NEXT_EDITS_READY, type NextEditSet } from './nextEditsSet';
+import { nextEditsSubscriptions, NextEditsView } from './nextEditsView';
 import { RequestPacer } from './pacing';
 import { acceptPartially, PARTIAL_ACCEPTS, type EditorEnvironment } from './partialAccept';
 import { ServerSession } from './session';
@@ -23,7 +27,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tracker = new AcceptTracker();
   const status = new StatusBar(statusItem);
   const pacer = new RequestPacer(() => debounceBounds(vscode.workspace.getConfiguration(SECTION).get(DEBOUNCE_MS)));
-  const current = new ServerSession(output, status, tracker, pacer);
+  const nextEditsView = new NextEditsView({
+    request: (uri, position) => current.request<NextEditSet>(NEXT_EDITS, { textDocument: { uri }, position })
+      .catch((error) => {
+        output.appendLine(`[Error - ${new Date().toLocaleTimeString()}] no next edits: ${String(error)}`);
+        return undefined;
+      }),
+    feedback: (params) => current.notify(NEXT_EDIT_FEEDBACK, params),
+  });
+  const nextEdits = new NextEditsController(nextEditsView);
+  const current = new ServerSession(output, status, tracker, pacer,
+    { [NEXT_EDITS_READY]: (params) => nextEdits.ready(params as NextEditSet) });
   session = current;
   // Run at once after an accept's edit, before anything is awaited: VS Code asks again at the new cursor.
   const acceptedHere = () => pacer.acceptedAtCursor(vscode.window.activeTextEditor);
@@ -56,6 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     })),
     vscode.workspace.onDidChangeConfiguration((event) => current.configurationChanged(event)),
     vscode.workspace.onDidCloseTextDocument((document) => tracker.forget(document.uri.toString())),
+    ...nextEditsSubscriptions(nextEdits, nextEditsView),
   );
   await current.start();
 }

@@ -25,6 +25,8 @@ export class ServerSession {
     private readonly status: StatusBar,
     private readonly tracker: AcceptTracker,
     private readonly pacer: RequestPacer,
+    /** The handlers of the server's notifications that the session does not handle itself, by method. */
+    private readonly notifications: Record<string, (params: unknown) => void> = {},
   ) {}
 
   /** Start a server with the current settings; a failure is shown in the status bar and the output. */
@@ -42,6 +44,7 @@ export class ServerSession {
         onLog: (params) => this.onLog(params),
         onSuggestionsChanged: retriggerWhenCurrent(() => vscode.window.activeTextEditor,
           (command) => vscode.commands.executeCommand(command)),
+        notifications: this.notifications,
       });
     } catch (error) {
       this.fail(String(error instanceof Error ? error.message : error));
@@ -93,9 +96,19 @@ export class ServerSession {
 
   async accepted(params: DidAcceptParams): Promise<void> {
     this.status.update(this.tracker.counts);
+    await this.notify(DID_ACCEPT, params);
+  }
+
+  /** Send the notification `method` to the server, if one is running. */
+  async notify(method: string, params: unknown): Promise<void> {
     if (this.client?.isRunning()) {
-      await this.client.sendNotification(DID_ACCEPT, params);
+      await this.client.sendNotification(method, params);
     }
+  }
+
+  /** The server's answer to the request `method`; undefined when no server is running. */
+  async request<T>(method: string, params: unknown): Promise<T | undefined> {
+    return this.client?.isRunning() ? this.client.sendRequest<T>(method, params) : undefined;
   }
 
   /** The server's `kvcomplete/stats`; throws when no server is running. */

@@ -9,7 +9,19 @@ export class Position {
 }
 
 export class Range {
-  constructor(readonly start: Position, readonly end: Position) {}
+  readonly start: Position;
+  readonly end: Position;
+  constructor(start: Position | number, end: Position | number, endLine?: number, endCharacter?: number) {
+    const both = typeof start === 'number' && typeof end === 'number';
+    this.start = both ? new Position(start, end) : start as Position;
+    this.end = both ? new Position(endLine ?? 0, endCharacter ?? 0) : end as Position;
+  }
+  isEqual(other: Range): boolean {
+    return ['start', 'end'].every((key) => {
+      const [a, b] = [this[key as 'start'], other[key as 'start']];
+      return a.line === b.line && a.character === b.character;
+    });
+  }
 }
 
 export class Selection {
@@ -78,8 +90,17 @@ export class TextDocument {
   constructor(uri: string, public text: string) {
     this.uri = Uri.parse(uri);
   }
-  getText(): string {
-    return this.text;
+  getText(range?: Range): string {
+    return range === undefined ? this.text : this.text.slice(this.offsetAt(range.start), this.offsetAt(range.end));
+  }
+  /** The range clipped to the document, by lines and their lengths. */
+  validateRange(range: Range): Range {
+    const lines = this.text.split('\n');
+    const clip = ({ line, character }: Position) => {
+      const at = Math.min(line, lines.length - 1);
+      return new Position(at, Math.min(character, lines[at].length));
+    };
+    return new Range(clip(range.start), clip(range.end));
   }
   offsetAt(position: Position): number {
     const lines = this.text.split('\n');
@@ -91,13 +112,52 @@ export class TextDocument {
   }
   /** Insert `text` at `offset` and tell the `onDidChangeTextDocument` listeners, as VS Code does. */
   insert(offset: number, text: string): void {
-    this.text = this.text.slice(0, offset) + text + this.text.slice(offset);
+    this.replace(offset, offset, text);
+  }
+  /** Replace the text between two offsets and tell the `onDidChangeTextDocument` listeners. */
+  replace(start: number, end: number, text: string): void {
+    const range = new Range(this.positionAt(start), this.positionAt(end));
+    this.text = this.text.slice(0, start) + text + this.text.slice(end);
     this.version += 1;
-    fake.changes.fire({ document: this, contentChanges: [{ rangeOffset: offset, rangeLength: 0, text }] });
+    fake.changes.fire({ document: this, contentChanges: [{ range, rangeOffset: start, rangeLength: end - start, text }] });
   }
 }
 
 export enum StatusBarAlignment { Left = 1, Right = 2 }
+export enum OverviewRulerLane { Left = 1, Center = 2, Right = 4, Full = 7 }
+export enum TextEditorRevealType { Default = 0, InCenter = 1, InCenterIfOutsideViewport = 2, AtTop = 3 }
+
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+/** The edits of a `workspace.applyEdit`, applied to `fake.activeDocument` when the URI is its. */
+export class WorkspaceEdit {
+  readonly replaces: { uri: Uri; range: Range; text: string }[] = [];
+  replace(uri: Uri, range: Range, text: string): void {
+    this.replaces.push({ uri, range, text });
+  }
+}
+
+interface DecorationOptions { range: Range; renderOptions?: { after?: { contentText?: string } } }
+
+/** The active editor: its document, its cursors (`fake.selections`), and the decorations set in it. */
+class TextEditor {
+  constructor(readonly document: TextDocument) {}
+  get selections(): Selection[] {
+    return fake.selections;
+  }
+  get selection(): Selection {
+    return fake.selections[0];
+  }
+  set selection(selection: Selection) {
+    fake.selections = [selection];
+  }
+  setDecorations(type: { key: string }, decorations: (Range | DecorationOptions)[]): void {
+    fake.decorations.set(type.key, decorations.map((item) => (item instanceof Range ? { range: item } : item)));
+  }
+  revealRange(): void {}
+}
 
 export interface StatusBarItem { text: string; tooltip?: string; command?: string; show(): void; dispose(): void }
 
@@ -115,9 +175,17 @@ export const fake = {
   activeDocument: undefined as TextDocument | undefined,
   /** The active editor's selections (its cursors). */
   selections: [] as Selection[],
-  changes: new EventEmitter<{ document: TextDocument; contentChanges: { rangeOffset: number; rangeLength: number; text: string }[] }>(),
+  changes: new EventEmitter<{ document: TextDocument;
+    contentChanges: { range: Range; rangeOffset: number; rangeLength: number; text: string }[] }>(),
   configuration: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
   closes: new EventEmitter<TextDocument>(),
+  activeEditorChanges: new EventEmitter<TextEditor | undefined>(),
+  editors: new Map<TextDocument, TextEditor>(),
+  /** Decorations per decoration type (`key`), as last set in an editor. */
+  decorations: new Map<string, DecorationOptions[]>(),
+  decorationTypes: 0,
+  /** The context keys set with `setContext`. */
+  contexts: new Map<string, unknown>(),
   reset(settings: Record<string, unknown> = {}): void {
     this.settings = new Map(Object.entries(settings));
     this.commands.clear();
@@ -127,6 +195,9 @@ export const fake = {
     this.statusItems = [];
     this.activeDocument = undefined;
     this.selections = [];
+    this.editors.clear();
+    this.decorations.clear();
+    this.contexts.clear();
   },
   /** Change settings and fire `onDidChangeConfiguration` for them. */
   changeSettings(changes: Record<string, unknown>): void {
@@ -140,7 +211,16 @@ export const fake = {
 
 export const window = {
   get activeTextEditor() {
-    return fake.activeDocument && { document: fake.activeDocument, selections: fake.selections };
+    const document = fake.activeDocument;
+    if (document !== undefined && !fake.editors.has(document)) {
+      fake.editors.set(document, new TextEditor(document));
+    }
+    return document && fake.editors.get(document);
+  },
+  onDidChangeActiveTextEditor: fake.activeEditorChanges.event,
+  createTextEditorDecorationType: (options: object) => {
+    fake.decorationTypes += 1;
+    return { key: `decoration${fake.decorationTypes}`, options, dispose: () => undefined };
   },
   createOutputChannel: (name: string) => ({
     name,
@@ -177,6 +257,10 @@ export const commands = {
     return new Disposable(() => fake.commands.delete(command));
   },
   executeCommand: async (command: string, ...args: unknown[]) => {
+    if (command === 'setContext') {
+      fake.contexts.set(args[0] as string, args[1]);
+      return undefined;
+    }
     const handler = fake.commands.get(command) ?? fake.builtins.get(command);
     if (handler === undefined) {
       throw new Error(`command '${command}' not found`);
@@ -192,4 +276,14 @@ export const workspace = {
   onDidChangeTextDocument: fake.changes.event,
   onDidChangeConfiguration: fake.configuration.event,
   onDidCloseTextDocument: fake.closes.event,
+  applyEdit: async (edit: WorkspaceEdit) => {
+    const document = fake.activeDocument;
+    if (document === undefined || edit.replaces.some(({ uri }) => uri.toString() !== document.uri.toString())) {
+      return false;
+    }
+    for (const { range, text } of edit.replaces) {
+      document.replace(document.offsetAt(range.start), document.offsetAt(range.end), text);
+    }
+    return true;
+  },
 };

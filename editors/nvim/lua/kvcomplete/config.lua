@@ -19,6 +19,9 @@ local M = {}
 ---@field debounce_min_ms integer     the shortest pause, however fast the answers (kvcomplete.debounce)
 ---@field debounce_max_ms integer     the longest pause, however slow the answers
 ---@field keymaps kvcomplete.Keymaps  insert-mode keys; false leaves one unmapped
+---@field next_edits boolean          show the next edits the server sends after an edit (kvcomplete.next_edits)
+---@field next_edit_key string|false  Normal-mode key: go to the shown next edit, or apply it
+---@field next_edit_dismiss_key string|false  Normal-mode key: dismiss the next edits
 
 ---@type kvcomplete.Options
 M.defaults = {
@@ -37,12 +40,19 @@ M.defaults = {
     prev = '<M-[>',
     dismiss = '<C-]>',
   },
+  next_edits = true,
+  next_edit_key = '<Tab>',
+  next_edit_dismiss_key = '<Esc>',
 }
 
 local UIS = { auto = true, builtin = true, extmarks = true }
 
 local function is_milliseconds(value)
   return type(value) == 'number' and value >= 0 and value % 1 == 0
+end
+
+local function is_key_or_false(value)
+  return value == false or (type(value) == 'string' and value ~= '')
 end
 
 local function is_list_of_strings(value, allow_empty)
@@ -66,6 +76,9 @@ local CHECKS = {
   debounce_min_ms = { is_milliseconds, 'an integer >= 0' },
   debounce_max_ms = { is_milliseconds, 'an integer >= 0' },
   keymaps = { function(v) return type(v) == 'table' end, 'a table of keys' },
+  next_edits = { function(v) return type(v) == 'boolean' end, 'true or false' },
+  next_edit_key = { is_key_or_false, 'a key or false' },
+  next_edit_dismiss_key = { is_key_or_false, 'a key or false' },
 }
 
 local function fail(message)

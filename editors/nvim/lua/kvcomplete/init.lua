@@ -3,6 +3,7 @@
 --- `vim.lsp.inline_completion` or, on 0.11, by this plugin with extmarks. See :help kvcomplete.
 local config = require('kvcomplete.config')
 local keymaps = require('kvcomplete.keymaps')
+local next_edits = require('kvcomplete.next_edits')
 local refresh = require('kvcomplete.refresh')
 local server = require('kvcomplete.server')
 
@@ -54,7 +55,9 @@ function M.setup(opts)
     end,
   })
   keymaps.set(options.keymaps, ui)
-  server.start(options, { [refresh.METHOD] = refresh.handler(ui) }, refresh.on_model_ready(ui))
+  next_edits.setup(options)
+  server.start(options, { [refresh.METHOD] = refresh.handler(ui), [next_edits.READY] = next_edits.handler },
+    refresh.on_model_ready(ui))
 end
 
 return M

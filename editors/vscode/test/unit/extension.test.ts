@@ -23,6 +23,9 @@ interface FakeClient {
   /** The stats the server answers with. */
   stats: Record<string, unknown>;
   statsAsked: number;
+  /** The params of each `kvcomplete/nextEdits` request, and the answer. */
+  nextEditRequests: unknown[];
+  nextEdits: unknown;
 }
 
 vi.mock('vscode-languageclient/node', () => {
@@ -33,6 +36,8 @@ vi.mock('vscode-languageclient/node', () => {
     handlers = new Map<string, (params: unknown) => unknown>();
     stats: Record<string, unknown> = { requests: 2, model: { model: '/models/tiny', device: 'cpu' }, latencyMs: { p50: 12, p95: 30 } };
     statsAsked = 0;
+    nextEditRequests: unknown[] = [];
+    nextEdits: unknown = null;
     get logHandler() {
       return this.handlers.get('window/logMessage') as FakeClient['logHandler'];
     }
@@ -65,6 +70,10 @@ vi.mock('vscode-languageclient/node', () => {
       this.notifications.push([typeof type === 'string' ? type : type.method, params]);
     };
     sendRequest = async (method: string, params: unknown) => {
+      if (method === 'kvcomplete/nextEdits') {
+        this.nextEditRequests.push(params);
+        return this.nextEdits;
+      }
       expect([method, params]).toEqual(['kvcomplete/stats', undefined]);
       this.statsAsked += 1;
       return this.stats;
@@ -312,6 +321,22 @@ describe('extension', () => {
     fake.changeSettings({ debounceMs: { min: 10, max: 100 } });
     await new Promise((resolve) => setImmediate(resolve));
     expect(latest().notifications).toEqual([]);
+  });
+
+  it('shows the next edits the server sends, applies one on the next-edit command and reports it', async () => {
+    const document = new TextDocument('file:///a.py', 'amount = 1\ny = total');
+    fake.activeDocument = document;
+    fake.selections = [new Selection(new Position(0, 0), new Position(0, 0))];
+    const edit = { range: { start: { line: 1, character: 4 }, end: { line: 1, character: 9 } }, oldText: 'total', newText: 'amount', score: 1 };
+    latest().handlers.get('kvcomplete/nextEditsReady')?.({ uri: 'file:///a.py', version: 1, edits: [edit] });
+    expect(fake.contexts.get('kvcomplete.nextEditVisible')).toBe(true);
+    await commands.executeCommand('kvcomplete.nextEdit'); // to it
+    await commands.executeCommand('kvcomplete.nextEdit'); // apply
+    expect(document.text).toBe('amount = 1\ny = amount');
+    expect(latest().notifications).toEqual([['kvcomplete/nextEditFeedback',
+      { uri: 'file:///a.py', range: edit.range, newText: 'amount', action: 'accepted' }]]);
+    await commands.executeCommand('kvcomplete.nextEdit'); // nothing shown: asks at the cursor
+    expect(latest().nextEditRequests).toEqual([{ textDocument: { uri: 'file:///a.py' }, position: { line: 1, character: 10 } }]);
   });
 
   it('forgets the offers of a closed document', async () => {

@@ -1,0 +1,161 @@
+"""The engine's next-edits component: after an edit, find the candidates, score them on the warm cache in
+small background steps, and hand the best ones to the editor.
+
+Per document, one job follows the last edit (edits.py): any change starts a new one. Each step is one
+small piece, so a request arriving meanwhile waits for at most one: finding the candidates (two tree-sitter
+parses), bringing the cache to the current text (one chunk, as the window's background growth does; the
+window is the completions', at the cursor, or at the edit before any request), or one scoring forward of at
+most NODES_PER_STEP scratch nodes. After each scoring forward the proposals so
+far (score above ``nextEditsThreshold``, best first, at most ``maxNextEdits``) are announced when they
+changed (``on_next_edits_ready``). Scoring writes only scratch, so it waits while a cut decoding still
+lives there (background) or ends that decoding (an explicit request).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kvcomplete.completion.idle import BACKGROUND_CHUNK
+from kvcomplete.completion.next_edits.candidates import Candidate, find_candidates
+from kvcomplete.completion.next_edits.edits import LastEdit
+from kvcomplete.completion.next_edits.scoring import SlotMap, Spans, score, spans
+from kvcomplete.completion.open_documents import OpenDocument
+from kvcomplete.completion.prompt.builder import Target
+from kvcomplete.completion.prompt.layout import Layout
+
+if TYPE_CHECKING:
+    from kvcomplete.completion.engine import Engine
+
+NODES_PER_STEP = 64  # scratch nodes per scoring forward: about a draft tree's, what a request may wait for
+FIRST_STEP_NODES = 16  # the first forward of an edit is smaller: its best places reach the editor sooner
+FEEDBACK = {"accepted": "nextEditsAccepted", "dismissed": "nextEditsDismissed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """Replace code points [start, end) of the text (now ``old``) with ``new``; ``score`` in nats."""
+
+    start: int
+    end: int
+    old: str
+    new: str
+    score: float
+
+
+@dataclass(slots=True)
+class _Job:
+    """The proposals for one edit of one document, as far as they are scored."""
+
+    edit: LastEdit
+    candidates: list[Candidate]
+    scored: list[Proposal] = field(default_factory=list)
+    next: int = 0  # candidates[:next] are scored (or could not be)
+    shown: list[Proposal] = field(default_factory=list)  # the last set announced or answered
+
+    @property
+    def done(self) -> bool:
+        return self.next >= len(self.candidates)
+
+
+class NextEdits:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._jobs: dict[str, _Job] = {}
+
+    def step(self, doc: OpenDocument, announce: bool = True) -> bool:
+        """One piece of next-edits work for ``doc``; False when there is none (or background work is off)."""
+        engine = self.engine
+        edit = doc.last_edit
+        if (announce and not engine.settings.next_edits) or edit is None or doc.mirror is None \
+                or doc.continuation is not None:
+            return False
+        job = self._jobs.get(doc.uri)
+        if job is None or job.edit is not edit:
+            self._jobs = {uri: job for uri, job in self._jobs.items() if uri in engine.documents}
+            self._jobs[doc.uri] = _Job(edit, find_candidates(doc.text, edit, doc.language))
+            return True
+        if job.done:
+            return False
+        if doc.cursor is None:  # no request yet: the window goes to the edit (the window's growth follows)
+            doc.cursor = edit.end
+        offset = min(doc.cursor, len(doc.text))
+        context = engine.context.segment(doc)
+        target = engine.prompts.target(doc, offset, context, full=True)
+        if doc.session is None or doc.session.tokens != target.tokens:
+            engine.update_cache(doc, target, limit=BACKGROUND_CHUNK)
+            return True
+        self._score_next(doc, job, self.cached_slots(doc, target, offset, len(context)))
+        proposals = self.proposals(job)
+        if announce and proposals and proposals != job.shown:
+            self._announce(doc, job, proposals)
+        if job.done:
+            engine.statistics.count("nextEditsProposed", len(proposals))
+        return True
+
+    def _announce(self, doc: OpenDocument, job: _Job, proposals: list[Proposal]) -> None:
+        """Hand a new set to the editor; the first one of an edit times how long it took."""
+        if not job.shown:
+            self.engine.statistics.time("nextEditsReady", (time.perf_counter() - job.edit.changed_at) * 1000)
+        job.shown = proposals
+        self.engine.on_next_edits_ready(doc.uri, doc.text, proposals)
+
+    def cached_slots(self, doc: OpenDocument, target: Target, offset: int, context: int) -> SlotMap:
+        """Where the document's tokens sit in the cached prompt: left to right the whole window after the
+        context segment (and places after it are scored behind it); in a FIM layout the window's part before
+        the cursor (``before``)."""
+        window, layout = target.window, self.engine.layout
+        if layout is Layout.LEFT_TO_RIGHT:
+            return SlotMap(window.start, window.end, context, after_slot=len(target.tokens))
+        cursor = self.engine.prompts.split(doc.mirror, offset).prompt_length
+        first = context + 1 if layout is Layout.PSM else len(target.tokens) - (cursor - window.start)
+        return SlotMap(window.start, cursor, first)
+
+    def _score_next(self, doc: OpenDocument, job: _Job, slots: SlotMap) -> None:
+        """Score the next candidates, as many as NODES_PER_STEP scratch nodes hold (FIRST_STEP_NODES for the
+        first ones; at least one)."""
+        batch: list[tuple[Candidate, Spans]] = []
+        nodes, most = 0, NODES_PER_STEP if job.scored else FIRST_STEP_NODES
+        while not job.done:
+            candidate = job.candidates[job.next]
+            item = spans(candidate, doc.mirror, slots)
+            if item is not None and batch and nodes + item.nodes > most:
+                break
+            job.next += 1
+            if item is not None:
+                batch.append((candidate, item))
+                nodes += item.nodes
+        if not batch:
+            return
+        scores = score(self.engine.runner, doc.session.store, [item for _, item in batch])
+        job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4)) for (c, _), s in zip(batch, scores)]
+
+    def proposals(self, job: _Job) -> list[Proposal]:
+        """The scored candidates above the threshold, best first, at most maxNextEdits."""
+        settings = self.engine.settings
+        kept = [p for p in job.scored if p.score > settings.next_edits_threshold]
+        return sorted(kept, key=lambda p: -p.score)[: settings.max_next_edits]
+
+    def request(self, uri: str, budget_ms: float) -> tuple[str, list[Proposal]]:
+        """The document's text and the proposals for its last edit, computed as far as ``budget_ms`` allows
+        (background work goes on with the rest). A decoding cut at the latency budget is ended: its scratch
+        is needed."""
+        started = time.perf_counter()
+        engine = self.engine
+        doc = engine.documents[uri]
+        engine.statistics.count("nextEditsRequests")
+        doc.continuation = None
+        while time.perf_counter() - started < budget_ms / 1000 and self.step(doc, announce=False):
+            pass
+        job = self._jobs.get(uri)
+        current = job is not None and job.edit is doc.last_edit
+        proposals = self.proposals(job) if current else []
+        if current:
+            job.shown = proposals or job.shown
+        engine.statistics.time("nextEditsRequest", (time.perf_counter() - started) * 1000)
+        return doc.text, proposals
+
+    def feedback(self, action: str) -> None:
+        """The user accepted or dismissed a proposal."""
+        self.engine.statistics.count(FEEDBACK[action])

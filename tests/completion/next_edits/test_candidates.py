@@ -1,0 +1,154 @@
+"""Candidates: the places where the same leaf-level change as the user's last edit could be made."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvcomplete.completion.next_edits.candidates import SEARCH_BYTES, find_candidates
+from kvcomplete.completion.next_edits.edits import LastEdit, record_change
+from kvcomplete.completion.text.mirror import TextChange
+
+
+def edited(source: str, old: str, new: str, occurrence: int = 0) -> tuple[str, LastEdit]:
+    """``source`` with the ``occurrence``-th ``old`` replaced by ``new`` (as one change), and its record."""
+    at = -1
+    for _ in range(occurrence + 1):
+        at = source.index(old, at + 1)
+    change = TextChange(at, at + len(old), new)
+    return source[:at] + new + source[at + len(old):], record_change(None, source, change)
+
+
+def applied(text: str, candidate) -> str:
+    return text[: candidate.start] + candidate.new + text[candidate.end:]
+
+
+def lines_at(text: str, candidates) -> list[str]:
+    """Each candidate's line after applying it."""
+    results = []
+    for candidate in candidates:
+        after = applied(text, candidate)
+        start = after.rfind("\n", 0, candidate.start) + 1
+        results.append(after[start: after.find("\n", candidate.start)])
+    return results
+
+
+def check_invariants(text: str, edit: LastEdit, candidates) -> None:
+    for candidate in candidates:
+        assert text[candidate.start: candidate.end] == candidate.old
+        assert candidate.end < edit.start or candidate.start > edit.end  # never at the edited place
+
+
+RENAME = """def total(values):
+    count = 0
+    for value in values:
+        count += value
+    foobar_count = count
+    return count  # count is the sum
+
+
+def other(count):
+    return count
+"""
+
+
+def test_a_rename_proposes_every_other_leaf_with_the_old_name_and_nothing_inside_other_words():
+    text, edit = edited(RENAME, "count = 0", "total_sum = 0")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    assert {c.old for c in candidates} == {"count"} and {c.new for c in candidates} == {"total_sum"}
+    identifiers = [i for i in range(len(text)) if text.startswith("count", i) and not text[i - 1].isalnum()
+                   and text[i - 1] != "_" and text.rfind("#", 0, i) < text.rfind("\n", 0, i)]
+    assert sorted(c.start for c in candidates) == identifiers  # in code, after and before the edit; not in the comment
+    assert candidates[0].start > edit.end  # nearest after the edit first
+
+
+def test_an_added_argument_is_proposed_at_the_same_call_with_the_same_arguments():
+    source = "x = scale(a)\ny = scale(a)\nz = scale(b)\nw = shift(a)\nv = scale(a) + scale(a)\n"
+    text, edit = edited(source, "scale(a)", "scale(a, factor)")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    lines = lines_at(text, candidates)
+    assert {"y = scale(a, factor)", "v = scale(a, factor) + scale(a)", "v = scale(a) + scale(a, factor)"} <= set(lines)
+    assert "z = scale(b)" not in lines and all("scale(b" not in line for line in lines)
+    assert lines[: 3] == ["y = scale(a, factor)", "v = scale(a, factor) + scale(a)", "v = scale(a) + scale(a, factor)"]
+
+
+def test_a_type_annotation_is_proposed_for_the_same_parameter():
+    source = "def first(path):\n    pass\n\n\ndef second(path):\n    return first(path)\n"
+    text, edit = edited(source, "path)", "path: str)")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    assert "def second(path: str):" in lines_at(text, candidates)
+    assert all(c.new == ": str" and c.old == "" for c in candidates)
+
+
+def test_a_replaced_method_is_renamed_at_its_other_calls_only():
+    source = "client.fetch(1)\nclient.fetch(2)\nclient.fetch_all()\nrefetch = 3\n"
+    text, edit = edited(source, "fetch", "get")
+    candidates = find_candidates(text, edit, "python")
+    assert lines_at(text, candidates) == ["client.get(2)"]
+
+
+def test_a_pure_insertion_at_the_line_end_is_proposed_after_the_same_anchors():
+    source = "name = read(path)\ntitle = read(path)\nother = read(path2)\n"
+    text, edit = edited(source, "read(path)", "read(path).strip()")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    assert lines_at(text, candidates) == ["title = read(path).strip()"]
+
+
+def test_a_deletion_takes_the_spaces_before_what_it_deletes():
+    source = "a = load(x, cache=True)\nb = load(y, cache=True)\n"
+    text, edit = edited(source, ", cache=True", "")
+    candidates = find_candidates(text, edit, "python")
+    assert lines_at(text, candidates) == ["b = load(y)"]
+
+
+def test_offsets_are_code_points_in_text_with_wide_characters():
+    source = "é = f(a)  # ü\nç = f(a)\n"
+    text, edit = edited(source, "f(a)", "f(a, b)")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    assert lines_at(text, candidates) == ["ç = f(a, b)"]
+
+
+def test_the_count_is_bounded_and_the_nearest_come_first():
+    source = "value = 1\n" + "".join(f"print(value + {i})\n" for i in range(300))
+    text, edit = edited(source, "value", "amount")
+    candidates = find_candidates(text, edit, "python", limit=16)
+    assert len(candidates) == 16
+    assert [c.start for c in candidates] == sorted(c.start for c in candidates)
+    assert candidates[0].start == text.index("print(value") + len("print(")
+
+
+@pytest.mark.parametrize("language", [None, "no-such-language"])
+def test_no_grammar_no_candidates(language):
+    text, edit = edited(RENAME, "count = 0", "total_sum = 0")
+    assert find_candidates(text, edit, language) == []
+
+
+def test_a_change_of_spaces_only_or_undone_has_no_candidates():
+    text, edit = edited(RENAME, "count = 0", "count  = 0")
+    assert find_candidates(text, edit, "python") == []
+    at = RENAME.index("count = 0")
+    typed = record_change(None, RENAME, TextChange(at, at + 5, "total"))
+    undone = record_change(typed, RENAME.replace("count = 0", "total = 0"), TextChange(at, at + 5, "count"))
+    assert undone.old == undone.new(RENAME) and find_candidates(RENAME, undone, "python") == []
+
+
+def test_places_far_from_the_edit_are_not_looked_for():
+    filler = "pass\n" * (SEARCH_BYTES // 5 + 10)
+    source = "value = 1\nprint(value)\n" + filler + "print(value)\n"
+    text, edit = edited(source, "value", "amount")
+    assert [c.start for c in find_candidates(text, edit, "python")] == [text.index("print(value") + len("print(")]
+
+
+def test_a_change_inside_a_string_or_comment_is_matched_word_by_word_in_the_others():
+    source = ('VERSION = "2.3.0"\nREQUIRES = "lib>=2.3.0"\nOTHER = "12.3.0"\n# see the 2.3.0 notes\n'
+              'NAME = "v2"\n')
+    text, edit = edited(source, '"2.3.0"', '"2.4.0"')
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    lines = lines_at(text, candidates)
+    assert lines == ['REQUIRES = "lib>=2.4.0"', 'OTHER = "12.4.0"']  # more anchors first; comments are another kind
+    assert [c.anchors for c in candidates] == [3, 2] and all(c.old == "3" and c.new == "4" for c in candidates)

@@ -1,0 +1,162 @@
+"""The engine's next edits: background steps after an edit announce proposals that hold at their places; a
+request answers the same; every change starts over; bad requests change nothing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine, UnknownDocument
+from kvcomplete.completion.next_edits.proposals import NextEdits
+from kvcomplete.completion.text.mirror import TextChange
+
+URI = "file:///names.py"
+SOURCE = "def load(path):\n    data = read(path)\n    check(path)\n    return data, path\n\n\nprint(load('x'))\n"
+RENAME_AT = SOURCE.index("path")  # the parameter
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    # A tiny random model's scores mean nothing: every candidate is kept, so the mechanics show.
+    return Engine(Settings(model=str(tiny_model_dir), device="cpu", max_tokens=4, next_edits_threshold=-math.inf))
+
+
+@pytest.fixture
+def announced(engine):
+    """The proposals ``engine`` announces, as (uri, text, proposals); the document opened afresh."""
+    seen = []
+    engine.on_next_edits_ready = lambda *ready: seen.append(ready)
+    engine.open(URI, SOURCE, "python")
+    yield seen
+    engine.reconfigure(engine.settings.replace(next_edits=True, max_next_edits=10))
+
+
+def rename(engine) -> None:
+    engine.change(URI, [TextChange(RENAME_AT, RENAME_AT + 4, ""), TextChange(RENAME_AT, RENAME_AT, "file")])
+
+
+def test_after_an_edit_background_steps_announce_proposals_that_hold_at_their_places(engine, announced, settle):
+    rename(engine)
+    settle(engine)
+    assert announced, "no proposals announced"
+    uri, text, proposals = announced[-1]
+    assert uri == URI and text == engine.text(URI)
+    assert len(proposals) == 3  # the other uses of path
+    assert [p.score for p in proposals] == sorted((p.score for p in proposals), reverse=True)
+    for proposal in proposals:
+        assert text[proposal.start: proposal.end] == proposal.old == "path" and proposal.new == "file"
+    assert engine.stats()["nextEditsProposed"] >= 3 and engine.stats()["nextEditsReadyMs"]["p50"] is not None
+
+
+def test_a_request_answers_what_the_background_announced_and_what_it_answered_is_not_announced(engine, announced,
+                                                                                              settle):
+    rename(engine)
+    settle(engine)
+    requests = engine.stats()["nextEditsRequests"]
+    assert engine.next_edits.request(URI, budget_ms=0) == announced[-1][1:]
+    assert engine.stats()["nextEditsRequests"] == requests + 1
+    announced.clear()
+    at = engine.text(URI).index("data")
+    engine.change(URI, [TextChange(at, at + 4, "result")])  # another line: a new edit
+    text, proposals = engine.next_edits.request(URI, budget_ms=math.inf)
+    assert [(p.old, p.new, text[p.start: p.end]) for p in proposals] == [("data", "result", "data")]
+    settle(engine)
+    assert announced == []
+
+
+def test_any_later_change_starts_over(engine, announced, settle):
+    rename(engine)
+    settle(engine)
+    at = engine.text(URI).index("print")
+    engine.change(URI, [TextChange(at, at, "x = 1\n")])  # no leaves repeated
+    assert engine.next_edits.request(URI, budget_ms=math.inf) == (engine.text(URI), [])
+
+
+def test_max_next_edits_bounds_a_set(engine, announced, settle):
+    engine.reconfigure(engine.settings.replace(max_next_edits=2))
+    rename(engine)
+    settle(engine)
+    assert len(announced[-1][2]) == 2
+
+
+def test_with_next_edits_off_only_requests_compute(engine, announced, settle):
+    engine.reconfigure(engine.settings.replace(next_edits=False))
+    rename(engine)
+    settle(engine)
+    assert announced == []
+    assert len(engine.next_edits.request(URI, budget_ms=math.inf)[1]) == 3
+
+
+def test_no_edit_no_proposals_and_an_unknown_document_is_an_error(engine, announced):
+    assert engine.next_edits.request(URI, budget_ms=math.inf) == (SOURCE, [])
+    with pytest.raises(UnknownDocument):
+        engine.next_edits.request("file:///never-opened.py", budget_ms=math.inf)
+    assert engine.text(URI) == SOURCE
+
+
+def test_feedback_is_counted(engine):
+    before = engine.stats()
+    engine.next_edits.feedback("accepted")
+    engine.next_edits.feedback("dismissed")
+    engine.next_edits.feedback("dismissed")
+    after = engine.stats()
+    assert after["nextEditsAccepted"] - before["nextEditsAccepted"] == 1
+    assert after["nextEditsDismissed"] - before["nextEditsDismissed"] == 2
+    assert isinstance(engine.next_edits, NextEdits)
+
+
+def test_an_edit_in_another_document_than_the_last_completed_one_is_worked_on(engine, announced, settle):
+    other = "file:///other.py"
+    engine.open(other, "x = 1\n", "python")
+    engine.complete(other, 5)
+    rename(engine)
+    settle(engine)
+    assert announced and announced[-1][0] == URI
+    engine.close(other)
+
+
+@pytest.mark.parametrize("layout", ["ltr", "psm", "spm"])
+def test_in_every_layout_the_places_scored_are_where_the_cache_holds_the_documents_tokens(tiny_fim_model_dir,
+                                                                                        layout, settle):
+    """The slot map that scoring reads: each document token it covers is the cached token at its slot. FIM
+    layouts cover the part before the cursor only."""
+    engine = Engine(Settings(model=str(tiny_fim_model_dir), device="cpu", max_tokens=4, fim_layout=layout,
+                             next_edits_threshold=-math.inf))
+    engine.open(URI, SOURCE, "python")
+    at = SOURCE.index("return data, path") + len("return data, ")
+    engine.complete(URI, at)
+    engine.change(URI, [TextChange(at, at + 4, "file")])  # the last use renamed, the cursor after it
+    settle(engine)
+    doc = engine.documents[URI]
+    edited = doc.cursor  # the window is the completions'
+    target = engine.prompts.target(doc, edited, engine.context.segment(doc), full=True)
+    assert doc.session.tokens == target.tokens
+    slots = engine.next_edits.cached_slots(doc, target, edited, len(engine.context.segment(doc)))
+    covered = range(slots.first_token, slots.end_token)
+    assert [doc.session.tokens[slots.slot(i)] for i in covered] == doc.mirror.tokens[slots.first_token: slots.end_token]
+    text, proposals = engine.next_edits.request(URI, budget_ms=math.inf)
+    assert len(proposals) == 3 and all(text[p.start: p.end] == "path" and p.new == "file" for p in proposals)
+
+
+def test_an_edit_far_from_the_grown_window_before_any_request_moves_it_once_and_is_proposed(engine, announced,
+                                                                                             settle):
+    """No request yet: the window grew at the file's start; an edit deep in a long file brings it there (the
+    window's background growth agrees), and the background ends with proposals."""
+    source = "".join(f"def step_{i}(value):\n    total = value + {i}\n    return total * value\n\n\n"
+                     for i in range(150))
+    uri = "file:///long.py"
+    engine.reconfigure(engine.settings.replace(max_next_edits=64))  # every place scored is in the set
+    seen = announced
+    engine.open(uri, source, "python")
+    settle(engine)
+    at = source.index("def step_120(value") + len("def step_120(")
+    engine.change(uri, [TextChange(at, at + len("value"), "amount")])
+    settle(engine)
+    assert seen and seen[-1][0] == uri
+    text = seen[-1][1]
+    body = text.index("    total = value + 120")
+    uses = {text.index("value", body), text.index("value", text.index("return total", body))}
+    assert uses <= {p.start for p in seen[-1][2]}
+    engine.close(uri)
