@@ -1,0 +1,56 @@
+"""bench team's replay of one editor (against the in-process fake server) and its summary."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from kvcomplete.bench.edit_tasks import EditSample
+from kvcomplete.bench.team import distinct, replay, summarize
+from kvcomplete.completion.config import Settings
+from kvcomplete.completion.remote.engine import RemoteEngine
+from kvcomplete.completion.text.mirror import TextChange
+from tests.completion.remote.fake_server import Behaviour, FakeServer
+
+SAMPLE = EditSample(task="insertion", module="m.py", before="def f(x):\n    return x\n\n\ndef g(y):\n    ",
+                    changes=(TextChange(10, 10, "    y = 1\n"),),
+                    after="def f(x):\n    y = 1\n    return x\n\n\ndef g(y):\n    ", target="return y + 1")
+
+
+def test_an_editor_opens_edits_then_types_the_real_line_key_by_key(tokenizer):
+    server = FakeServer(Behaviour(pieces=["return y + 1\n"], heal=True))
+    try:
+        engine = RemoteEngine(Settings(backend="llama-server", backend_url=server.url),
+                              tokenizer=(tokenizer, SimpleNamespace(model_type="llama"), "SmolLM2-135M"))
+        rows = replay(engine, 0, [SAMPLE], keys=4)
+    finally:
+        server.close()
+    assert [row["kind"] for row in rows] == ["open", "insertion", "typing", "typing", "typing", "typing"]
+    assert [row["first_line"] for row in rows[:2]] == ["return y + 1"] * 2 and rows[1]["sample"] == 0
+    assert [row["prefilled"] for row in rows] == [7, 7, 0, 0, 0, 0]  # the keys type along: no request
+    assert all(row["text"] for row in rows) and len(server.requests) == 2
+
+
+def test_the_summary_counts_typing_latency_empty_keys_prefill_and_agreement():
+    rows = [{"kind": "open", "ms": 900.0, "text": True, "prefilled": 300, "first_line": "x"},
+            {"kind": "insertion", "ms": 80.0, "text": True, "prefilled": 40, "first_line": "a", "sample": 0},
+            {"kind": "deletion", "ms": 80.0, "text": True, "prefilled": 20, "first_line": "b", "sample": 1},
+            {"kind": "typing", "ms": 50.0, "text": True, "prefilled": 2, "first_line": "c"},
+            {"kind": "typing", "ms": 70.0, "text": True, "prefilled": 4, "first_line": "c"},
+            {"kind": "typing", "ms": 200.0, "text": False, "prefilled": 3, "first_line": ""}]
+    local = [{"task": "insertion", "pie_tokens": 12, "first_line": "a"},
+             {"task": "deletion", "pie_tokens": 1, "first_line": "not b"}]
+    summary = summarize(rows, local)
+    assert summary["typing_ms"] == {"p50": 50.0, "p95": 70.0}
+    assert summary["typing_empty"] == round(1 / 3, 3)
+    assert summary["prefilled"] == {"open": 300, "insertion": 40, "deletion": 20, "multi": None, "typing": 3}
+    assert summary["agreement"] == 0.5 and summary["requests"] == 6
+
+
+def test_distinct_samples_keep_their_edits_under_a_header_line():
+    (headed,) = distinct([SAMPLE])
+    head = "# sample 0: m.py, insertion\n"
+    assert headed.before == head + SAMPLE.before and headed.after == head + SAMPLE.after
+    text = headed.before
+    for change in headed.changes:
+        text = text[: change.start] + change.text + text[change.end:]
+    assert text == headed.after
