@@ -60,13 +60,15 @@ class LoadedModel:
 
     def info(self) -> dict:
         """The facts `kvcomplete info` prints."""
+        from kvcomplete.completion.model.weights import parameter_count  # torch-bound: loaded models only
+
         config = self.model.config
         return {
             "model": self.name,
             "family": config.model_type,
             "rotary": {"type": self.rotary.rope_type, "rotary_dim": self.rotary.rotary_dim,
                        "head_dim": head_dim(config), "shiftable": self.rotary.shiftable},
-            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "parameters": parameter_count(self.model),
             "layers": config.num_hidden_layers,
             "kv_heads": num_kv_heads(config),
             "device": str(self.device),

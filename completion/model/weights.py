@@ -26,6 +26,8 @@ which one scale per channel cannot reproduce.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -37,23 +39,30 @@ FOUR_BIT_TOLERANCE = 0.1  # a group is 4-bit already when no weight is further t
 
 
 class LowBitLinear(nn.Module):
-    """A linear layer whose forwards of up to ``max_rows`` rows run a weight-only low-bit kernel."""
+    """A linear layer whose forwards of up to ``max_rows`` rows run a weight-only low-bit kernel.
 
-    def __init__(self, linear: nn.Linear, max_rows: int) -> None:
+    Wider forwards run a dense copy (``weight``) where the layer keeps one; a layer loaded from a GGUF keeps
+    none (its file is what its user chose to hold in memory) and runs them through the kernel in pieces."""
+
+    def __init__(self, in_features: int, out_features: int, bias: torch.Tensor | None, max_rows: int,
+                 weight: nn.Parameter | None = None) -> None:
         super().__init__()
-        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.in_features, self.out_features = in_features, out_features
         self.max_rows = max_rows
-        self.weight, self.bias = linear.weight, linear.bias  # the model's parameters: counts and ties hold
+        self.weight, self.bias = weight, bias  # the model's parameters, when kept: counts and ties hold
 
     def use_dequantized(self, dequantized: torch.Tensor) -> None:
-        """Make the dense weight the low-bit one's value (in the weight's dtype)."""
-        self.weight.data = dequantized.to(self.weight.dtype)
+        """Make the dense weight, if kept, the low-bit one's value (in the weight's dtype)."""
+        if self.weight is not None:
+            self.weight.data = dequantized.to(self.weight.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // self.in_features
-        if rows > self.max_rows:
+        if rows > self.max_rows and self.weight is not None:
             return nn.functional.linear(x, self.weight, self.bias)
-        out = self.low_bit(x.reshape(rows, self.in_features).contiguous())
+        flat = x.reshape(rows, self.in_features).contiguous()
+        out = torch.cat([self.low_bit(flat[start: start + self.max_rows])
+                         for start in range(0, rows, self.max_rows)]) if rows > self.max_rows else self.low_bit(flat)
         if self.bias is not None:
             out = out + self.bias
         return out.view(*x.shape[:-1], self.out_features)
@@ -64,13 +73,25 @@ class LowBitLinear(nn.Module):
 
 
 class Int8Linear(LowBitLinear):
-    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int8"]) -> None:
-        super().__init__(linear, max_rows)
-        weight = linear.weight.detach().float()
+    """One symmetric scale per output channel."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype,
+                 max_rows: int = MAX_ROWS["int8"], dense: nn.Parameter | None = None) -> None:
+        """``weight`` [out, in] (any float dtype) quantized; ``dense``: the parameter to keep for wide forwards
+        (set to the quantized value), or None to keep none."""
+        out_features, in_features = weight.shape
+        super().__init__(in_features, out_features, bias, max_rows, dense)
+        weight = weight.detach().float()
         scales = weight.abs().amax(dim=1).clamp(min=torch.finfo(torch.float32).tiny) / 127
-        self.qweight = (weight / scales[:, None]).round().clamp(-127, 127).to(torch.int8)
-        self.scales = scales.to(linear.weight.dtype)
-        self.use_dequantized(self.qweight.float() * self.scales.float()[:, None])
+        self.qweight = (weight / scales[:, None]).round_().clamp_(-127, 127).to(torch.int8)
+        self.scales = scales.to(dtype)
+        if dense is not None:
+            self.use_dequantized(self.qweight.float() * self.scales.float()[:, None])
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear) -> Int8Linear:
+        """The layer quantized, keeping its dense parameter for wide forwards."""
+        return cls(linear.weight, linear.bias, linear.weight.dtype, dense=linear.weight)
 
     def low_bit(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.aten._weight_int8pack_mm(x, self.qweight, self.scales)
@@ -101,25 +122,67 @@ def _lossless_levels(linear: nn.Linear) -> tuple[torch.Tensor, ...] | None:
     return levels if float(levels[3].max()) <= FOUR_BIT_TOLERANCE else None
 
 
-class Int4Linear(LowBitLinear):
-    """Groups of INT4_GROUP inputs, each with its min and max as the ends of 16 levels (as Q4_1 does)."""
+PACK_BLOCK = 64  # output rows per block of the int4 kernel's packed layout (on CPUs where pack_int4 checked it)
 
-    def __init__(self, linear: nn.Linear, max_rows: int = MAX_ROWS["int4"],
-                 levels: tuple[torch.Tensor, ...] | None = None) -> None:
-        """``levels``: the weight's four_bit_levels, when the caller has them already."""
-        super().__init__(linear, max_rows)
-        out_features, in_features = linear.weight.shape
+
+@functools.cache
+def _packs_in_row_blocks() -> bool:
+    """Whether torch's int4 packing here is PACK_BLOCK-row blocks of low / high nibble halves, k-major: checked
+    once on a random matrix, since the layout is the kernel's own and may change with the CPU or torch."""
+    q = torch.randint(0, 16, (2 * PACK_BLOCK, 96), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    expected = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.to(torch.int32), INT4_INNER_K_TILES)
+    return torch.equal(_pack_row_blocks(q), expected)
+
+
+def _pack_row_blocks(q: torch.Tensor) -> torch.Tensor:
+    rows, cols = q.shape
+    blocks = q.view(rows // PACK_BLOCK, 2, PACK_BLOCK // 2, cols)
+    return (blocks[:, 0] | (blocks[:, 1] << 4)).transpose(1, 2).contiguous().view(rows, cols // 2)
+
+
+def pack_int4(q: torch.Tensor) -> torch.Tensor:
+    """q [out, in] in 0..15 → the int4 kernel's packed weight. Loading a GGUF packs every layer: where the
+    layout is the known one, built with two byte operations (about 3x faster than torch's packer, which
+    wants int32 input)."""
+    if q.shape[0] % PACK_BLOCK == 0 and _packs_in_row_blocks():
+        return _pack_row_blocks(q.to(torch.uint8))
+    return torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.to(torch.int32), INT4_INNER_K_TILES)
+
+
+class Int4Linear(LowBitLinear):
+    """Groups of INT4_GROUP inputs on 16 levels each: w = (q - 8) * scale + zero."""
+
+    def __init__(self, q: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, bias: torch.Tensor | None,
+                 dtype: torch.dtype, max_rows: int = MAX_ROWS["int4"], weight: nn.Parameter | None = None) -> None:
+        """``q`` [out, in] in 0..15; ``scale`` and ``zero`` [out, in / INT4_GROUP]; ``weight``: the dense
+        parameter to keep for wide forwards (set to the levels' value), or None to keep none."""
+        out_features, in_features = q.shape
+        super().__init__(in_features, out_features, bias, max_rows, weight)
+        self.packed = pack_int4(q)
+        # [groups, out, 2]: scale and zero, in the activations' dtype as the kernel wants them
+        self.scales_and_zeros = torch.stack((scale, zero), dim=-1).transpose(0, 1).contiguous().to(dtype)
+        if weight is not None:
+            scale, zero = self.scales_and_zeros.float().transpose(0, 1).unbind(-1)  # [out, groups], as rounded
+            groups = q.view(out_features, -1, INT4_GROUP).float()
+            self.use_dequantized(((groups - 8) * scale[..., None] + zero[..., None]).view(out_features, in_features))
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, levels: tuple[torch.Tensor, ...] | None = None) -> Int4Linear:
+        """The layer's weights on four_bit_levels (``levels``, when the caller has them already), keeping its
+        dense parameter for wide forwards."""
         q, scale, low, _ = levels or four_bit_levels(linear.weight)
-        self.packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.view(out_features, in_features),
-                                                                          INT4_INNER_K_TILES)
-        # [groups, out, 2]: scale and zero, with w = (q - 8) * scale + zero
-        self.scales_and_zeros = torch.stack((scale, low + 8 * scale), dim=-1).transpose(0, 1).contiguous().to(
-            linear.weight.dtype)
-        scale, zero = self.scales_and_zeros.float().transpose(0, 1).unbind(-1)  # [out, groups] each, as rounded
-        self.use_dequantized(((q - 8) * scale[..., None] + zero[..., None]).view(out_features, in_features))
+        return cls(q.view(linear.out_features, linear.in_features), scale, low + 8 * scale, linear.bias,
+                   linear.weight.dtype, weight=linear.weight)
 
     def low_bit(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.aten._weight_int4pack_mm_for_cpu(x, self.packed, INT4_GROUP, self.scales_and_zeros)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """The model's parameters, counting the weights that low-bit layers hold without a dense copy."""
+    return sum(p.numel() for p in model.parameters()) + sum(
+        layer.in_features * layer.out_features for layer in model.modules()
+        if isinstance(layer, LowBitLinear) and layer.weight is None)
 
 
 def linear_layers(model: nn.Module) -> list[tuple[nn.Module, str, nn.Linear]]:
@@ -141,7 +204,7 @@ def quantize(model: nn.Module, fmt: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for parent, name, child in linear_layers(model):
         levels = _lossless_levels(child) if fmt == "int4" else None
-        kind, layer = ("int8", Int8Linear(child)) if levels is None else ("int4", Int4Linear(child, levels=levels))
+        kind, layer = ("int8", Int8Linear.from_linear(child)) if levels is None else ("int4", Int4Linear.from_linear(child, levels))
         setattr(parent, name, layer)
         counts[kind] = counts.get(kind, 0) + 1
     return counts

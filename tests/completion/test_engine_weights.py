@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.head import HEAD_FORMAT
 from kvcomplete.completion.model.weights import four_bit_levels, linear_layers
 from kvcomplete.completion.text.mirror import TextChange
 
@@ -42,7 +43,7 @@ def test_int4_engine_suggests_what_dense_weights_do(save_tiny_model, tmp_path, t
     folder = save_four_bit_model(save_tiny_model, family, tmp_path, tokenizer)
     settings = Settings(model=str(folder), device="cpu", dtype="float32", suggestions=2, max_tokens=12)
     int4, dense = Engine(settings.replace(weights="int4")), Engine(settings.replace(weights="fp32"))
-    assert int4.loaded.info()["weights"] == f"int4 x{LAYERS[family]}"
+    assert int4.loaded.info()["weights"] == f"int4 x{LAYERS[family]}, {HEAD_FORMAT}"
     cursor = SOURCE.index("    return 2")  # the rest of the file is hidden from the left-to-right prompt
     answers = []
     for engine in (int4, dense):
@@ -54,4 +55,6 @@ def test_int4_engine_suggests_what_dense_weights_do(save_tiny_model, tmp_path, t
         answers.append((first, second))
     for got, expected in zip(answers[0], answers[1]):
         assert [s.text for s in got] == [s.text for s in expected]
-        assert [s.logprob for s in got] == pytest.approx([s.logprob for s in expected], abs=1e-3)
+        # the low-bit model's head computes the tail of the vocabulary in int8 (completion/model/head.py): the
+        # softmax's normaliser moves the scores slightly (here by up to 0.15 of -24: 0.6%); the text is exact
+        assert [s.logprob for s in got] == pytest.approx([s.logprob for s in expected], rel=0.01)

@@ -82,8 +82,12 @@ def test_pie_is_closer_to_a_full_reencode_than_naive_reuse(engine):
     assert divergences[EditMode.PIE] < divergences[EditMode.NAIVE], divergences
 
 
-def test_the_kept_gguf_loads_with_model_and_equals_its_conversion(default_model_dir):
-    """`--model file.gguf` goes through transformers' GGUF loading; its logits equal the converted folder's."""
+def test_the_kept_gguf_loads_in_its_bits_as_close_to_fp32_as_its_conversion(default_model_dir):
+    """`--model file.gguf` builds each Q4_1 layer's int4 form straight from the file's blocks; the converted
+    folder's int4 form is derived from dequantized weights. Both round their scales to bf16, differently:
+    against the fp32 model, the GGUF's logits must be as close as the folder's (measured: mean |difference|
+    0.114 vs 0.112, argmax agreement 98.5% vs 97.5% over 400 positions of real code)."""
+    from kvcomplete.bench.sources import held_out_modules, read_module
     from kvcomplete.completion.model import default_model
     from kvcomplete.completion.model.loading import load
 
@@ -91,7 +95,17 @@ def test_the_kept_gguf_loads_with_model_and_equals_its_conversion(default_model_
     assert gguf.is_file(), "`kvcomplete setup` keeps the default model's GGUF: run `make setup`"
     from_gguf = load(Settings(model=str(gguf), device="cpu"))
     converted = load(Settings(model=str(default_model_dir), device="cpu"))
+    exact = load(Settings(model=str(default_model_dir), device="cpu", dtype="float32", weights="fp32"))
     assert from_gguf.info()["family"] == "llama" and from_gguf.rotary.shiftable
-    ids = converted.tokenizer("def add(a, b):\n    return", return_tensors="pt")["input_ids"]
+    assert from_gguf.info()["weights"] == converted.info()["weights"]
+    text = read_module(held_out_modules(every=5, min_chars=20000)[0])
+    ids = exact.tokenizer(text, return_tensors="pt")["input_ids"][:, :400]
     with torch.inference_mode():
-        torch.testing.assert_close(from_gguf.model(ids).logits, converted.model(ids).logits, atol=1e-4, rtol=1e-4)
+        reference = exact.model(ids).logits
+        errors = {name: (loaded.model(ids).logits.float() - reference) for name, loaded in
+                  (("gguf", from_gguf), ("converted", converted))}
+    mean = {name: float(error.abs().mean()) for name, error in errors.items()}
+    agree = {name: float(((error + reference).argmax(-1) == reference.argmax(-1)).float().mean())
+             for name, error in errors.items()}
+    assert mean["gguf"] <= 1.1 * mean["converted"], mean
+    assert agree["gguf"] >= agree["converted"] - 0.02, agree

@@ -30,6 +30,19 @@ def test_non_rotary_model_is_refused(tmp_path, tokenizer):
         load(Settings(model=str(tmp_path)))
 
 
+def test_a_model_with_rotary_frequencies_per_layer_type_is_refused_saying_why(tmp_path, tokenizer):
+    """Gemma 3: local layers (sliding window, base 10k) and global ones (base 1M) rotate differently."""
+    import transformers
+
+    config = transformers.Gemma3TextConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                                           num_key_value_heads=1, head_dim=16, num_hidden_layers=2, sliding_window=16)
+    transformers.Gemma3ForCausalLM(config).save_pretrained(tmp_path)
+    with pytest.raises(ModelError, match="gemma3_text: its layers use different rotary frequencies") as refused:
+        load(Settings(model=str(tmp_path)))
+    for part in ("sliding_attention: base 10000", "full_attention: base 1000000", "sliding-window attention (16 tokens)"):
+        assert part in str(refused.value)
+
+
 def test_length_dependent_rotary_needs_pie_off(save_tiny_model, tmp_path, tokenizer):
     folder = save_tiny_model("llama", tmp_path, tokenizer,
                              rope_parameters={"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0})

@@ -8,6 +8,7 @@ import torch
 from kvcomplete.completion.cache.session import EditMode, Session
 from kvcomplete.completion.config import WEIGHTS, Settings
 from kvcomplete.completion.model import precision
+from kvcomplete.completion.model.head import HEAD_FORMAT
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.model.spec import ModelError
@@ -83,7 +84,7 @@ def test_weights_settings_resolve(monkeypatch):
         precision.resolve("auto", "int4", cuda)
 
 
-@pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", "int8 x14"), ("fp32", "dense")])
+@pytest.mark.parametrize("requested, layers", [("auto", "dense"), ("int4", f"int8 x14, {HEAD_FORMAT}"), ("fp32", "dense")])
 def test_the_weights_format_is_in_info(monkeypatch, save_tiny_model, tmp_path, tokenizer, requested, layers):
     """A random model's weights are not 4-bit: auto keeps them dense, int4 leaves them to int8 (the LM head
     is dense in any case)."""

@@ -8,6 +8,7 @@ import torch
 from kvcomplete.bench.sources import cut_to_tokens, held_out_modules, indentation, read_module
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.model.head import HEAD_FORMAT
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.precision import resolve
 
@@ -23,7 +24,7 @@ def test_int4_takes_every_gguf_4_bit_layer():
     """Every linear layer of the default model is Q4_1-derived, so int4 takes them all (lossless); the LM
     head stays dense."""
     loaded = load(Settings(device="cpu", weights="int4"))
-    assert loaded.info()["weights"] == "int4 x210"  # 30 layers x 7 projections
+    assert loaded.info()["weights"] == f"int4 x210, {HEAD_FORMAT}"  # 30 layers x 7 projections
     assert loaded.dtype == resolve("auto", "int4", torch.device("cpu")).dtype
 
 
@@ -31,7 +32,7 @@ def test_auto_weights_take_int4_where_the_cpu_runs_bf16():
     """weights auto: int4 for the default model (lossless) wherever its dtype resolves to bf16."""
     loaded = load(Settings(device="cpu"))
     auto = resolve("auto", "auto", torch.device("cpu"))
-    assert loaded.info()["weights"] == ("int4 x210" if auto.only_if_lossless else "dense")
+    assert loaded.info()["weights"] == (f"int4 x210, {HEAD_FORMAT}" if auto.only_if_lossless else "dense")
     assert loaded.info()["weights_reason"] == auto.weights_reason
 
 

@@ -13,6 +13,7 @@ from kvcomplete.completion.model.weights import (
     all_four_bit,
     is_four_bit,
     linear_layers,
+    pack_int4,
     quantize,
 )
 
@@ -48,7 +49,7 @@ def reference(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("rows", [1, 3, 16])
 def test_int8_equals_its_dequantised_matmul(dtype, rows):
     weight = torch.randn(96, 64, generator=torch.Generator().manual_seed(1))
-    layer = Int8Linear(linear_with(weight.to(dtype)))
+    layer = Int8Linear.from_linear(linear_with(weight.to(dtype)))
     dequantised = layer.qweight.float() * layer.scales.float()[:, None]
     assert (dequantised - weight).abs().max() <= weight.abs().amax() / 127, "per-channel rounding at most"
     x = torch.randn(1, rows, 64, generator=torch.Generator().manual_seed(2)).to(dtype)
@@ -59,7 +60,7 @@ def test_int8_equals_its_dequantised_matmul(dtype, rows):
 def test_int4_recovers_q4_1_weights(dtype):
     """The default model's linear layers are Q4_1 in their GGUF: int4 computes with the shipped weights."""
     weight = q4_1_weight(64, 128, seed=3)
-    layer = Int4Linear(linear_with(weight.to(dtype)))
+    layer = Int4Linear.from_linear(linear_with(weight.to(dtype)))
     x = torch.randn(5, 128, generator=torch.Generator().manual_seed(4)).to(dtype)
     # against the exact weight (not the layer's own dequantisation): the format loses nothing of Q4_1
     torch.testing.assert_close(layer(x), reference(x, weight.to(dtype).float()), **TOLERANCE[dtype])
@@ -73,18 +74,31 @@ def test_four_bit_weights_are_recognised(dtype):
     assert not is_four_bit(linear_with(torch.randn(64, 40).to(dtype))), "40 inputs: no whole groups of 32"
 
 
-@pytest.mark.parametrize("cls", [Int8Linear, Int4Linear])
-def test_wide_forwards_compute_the_same_weights_densely(cls):
+@pytest.mark.parametrize("make", [Int8Linear.from_linear, Int4Linear.from_linear])
+def test_wide_forwards_compute_the_same_weights_densely(make):
     """Past max_rows a dense matmul runs, with the dequantised weight: the same model at every width (a tree
     verified densely picks what one-token steps pick), so narrow and wide rows agree up to rounding."""
     weight = torch.randn(32, 64, generator=torch.Generator().manual_seed(5))  # not 4-bit: quantising changes it
     original = weight.clone()
-    layer = cls(linear_with(weight), max_rows=4)
+    layer = make(linear_with(weight))
+    layer.max_rows = 4
     assert not torch.equal(layer.weight, original), "the dense copy is the dequantised weight"
     x = torch.randn(1, 9, 64, generator=torch.Generator().manual_seed(6))
     wide = layer(x)
     torch.testing.assert_close(wide, torch.nn.functional.linear(x, layer.weight))  # 9 rows: dense
     torch.testing.assert_close(layer(x[:, :4]), wide[:, :4], atol=1e-4, rtol=1e-4)  # 4 rows: the kernel
+
+
+def test_a_layer_without_a_dense_copy_runs_wide_forwards_through_its_kernel_in_pieces():
+    """A GGUF's layers keep only their bits: 9 rows at max_rows 4 are three kernel calls, equal to row by row."""
+    q = torch.randint(0, 16, (32, 64), generator=torch.Generator().manual_seed(9))
+    scale, zero = torch.rand(32, 2) / 10, torch.randn(32, 2) / 10
+    layer = Int4Linear(q, scale, zero, None, torch.float32, max_rows=4)
+    assert layer.weight is None
+    x = torch.randn(9, 64, generator=torch.Generator().manual_seed(10))
+    expected = (q.view(32, 2, 32) - 8) * scale[..., None] + zero[..., None]
+    torch.testing.assert_close(layer(x), reference(x, expected.view(32, 64)), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(layer(x), torch.cat([layer(row[None]) for row in x]))
 
 
 def tiny_llama() -> torch.nn.Module:
@@ -122,3 +136,11 @@ def test_quantize_swaps_every_linear_and_keeps_the_logits(fmt):
         assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
         low_bit = torch.cat([model(ids[:, : i + 1]).logits[:, -1:] for i in range(4)], 1)  # 1..4 rows: low-bit
     torch.testing.assert_close(low_bit, dense, atol=0.05, rtol=0.05)
+
+
+@pytest.mark.parametrize("rows, cols", [(128, 64), (192, 96), (48, 64)])
+def test_pack_int4_is_torchs_packing(rows, cols):
+    """The fast packing equals torch's own (48 rows: not whole blocks, torch's packer runs)."""
+    q = torch.randint(0, 16, (rows, cols), generator=torch.Generator().manual_seed(rows))
+    expected = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.to(torch.int32), 2)
+    assert torch.equal(pack_int4(q), expected)
