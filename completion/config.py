@@ -19,6 +19,7 @@ KERNELS = ("auto", "triton", "torch")  # see completion/model/runner.py
 WEIGHTS = ("auto", "bf16", "int8", "int4", "fp32")  # see completion/model/precision.py and completion/model/weights.py
 FIM_LAYOUTS = ("auto", "ltr", "psm", "spm")  # see completion/prompt/layout.py
 COMPILE = ("auto", "on", "off")  # torch.compile of the forward, see completion/model/compiled.py
+BACKENDS = ("local", "llama-server", "openai")  # where the forwards run, see completion/remote/
 # docs/configuration.md's settings table lies between these lines; docs_table() writes it.
 TABLE_START = "<!-- settings table: generated from completion/config.py (tests/completion/test_config.py) -->"
 TABLE_END = "<!-- end of the settings table -->"
@@ -79,10 +80,14 @@ class Settings:
             "`int8`, `int4` (weight-only CPU kernels for forwards of up to 16 tokens, a dense copy of the same "
             "dequantised weights for wider ones; completion/model/weights.py); `int4` is taken by layers whose "
             "weights are 4-bit already (the default model's, from its Q4_1 GGUF: lossless), `int8` by the others; "
-            "the LM head stays dense in every format; `auto` = `int4` on a CPU running bf16 when every linear layer "
-            "is 4-bit already (the default model: its one-token step 14 ms against 25 ms dense bf16, suggestion #1 "
-            "equal to fp32's as often as bf16's), dense otherwise (other models, GPUs, CPUs without native bf16); "
-            "docs/benchmarks.md, \"Model step\"; `kvcomplete info` shows each layer's format and why")
+            "with low-bit layers the LM head computes the vocabulary in int8 and its 32 best rows again exactly "
+            "(completion/model/head.py: greedy picks what a dense head picks); `auto` = `int4` on a CPU running bf16 "
+            "when every linear layer is 4-bit already (the default model: its one-token step 14 ms against 25 ms "
+            "dense bf16, suggestion #1 equal to fp32's as often as bf16's), dense otherwise (other models, GPUs, CPUs "
+            "without native bf16). A `.gguf` model under `auto` or `int4` keeps its file's bits: Q4_0 / Q4_1 / Q4_K "
+            "layers as int4 built straight from the blocks, other quantized types as int8, no dense copy "
+            "(completion/model/gguf_weights.py); docs/benchmarks.md, \"Model step\"; `kvcomplete info` shows each "
+            "layer's format and why")
     compile: str = setting(
         "auto", lsp="compile", flag="--compile", choices=COMPILE, reloads_model=True,
         help="run the forward through torch.compile (auto: off; measured slower on CPU)",
@@ -141,6 +146,18 @@ class Settings:
         True, lsp="prefetch",
         doc="after an accept (`kvcomplete/didAccept`), decode at the new cursor in the background as soon as the "
             "insertion arrives")
+    next_edits: bool = setting(
+        True, lsp="nextEdits",
+        doc="after an edit, find the places where the same change could be made, score them on the warm cache in "
+            "the background and send the best with `kvcomplete/nextEditsReady`; `false`: only "
+            "`kvcomplete/nextEdits` requests compute them (docs/next-edits.md)")
+    max_next_edits: int = setting(
+        10, lsp="maxNextEdits", minimum=1,
+        doc="next-edit proposals per set, at most (the best first)")
+    next_edits_threshold: float = setting(
+        -1.0, lsp="nextEditsThreshold",
+        doc="a next-edit candidate is proposed when its score (log p of the new text − log p of the old, with "
+            "the next 4 tokens, in nats) is above this (docs/next-edits.md, \"The threshold\")")
     fim_layout: str = setting(
         "auto", lsp="fimLayout", flag="--fim-layout", choices=FIM_LAYOUTS,
         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens",
@@ -167,6 +184,28 @@ class Settings:
         False, lsp="allowPickle", flag="--allow-pickle", command_line_only=True,
         help="allow pickled .bin checkpoints (can run code)",
         doc="pickled `.bin` checkpoints can run code: command line only, refused over LSP")
+    backend: str = setting(
+        "local", lsp="backend", flag="--backend", commands=("complete", "serve"), choices=BACKENDS,
+        help="where the forwards run: this process (local), a llama-server or an OpenAI-compatible server",
+        doc="`local` (this process), `llama-server` or `openai` (an OpenAI-compatible `/v1/completions`, e.g. vLLM) "
+            "at `backendUrl`: the server runs the forwards, kvcomplete keeps the documents, prompt, token healing, "
+            "stop rules and statistics; `model` names the tokenizer, which must be the served model's "
+            "(docs/teams.md)")
+    backend_url: str = setting(
+        "http://127.0.0.1:8080", lsp="backendUrl", flag="--backend-url", commands=("complete", "serve"),
+        help="the llama-server or OpenAI-compatible server of --backend",
+        doc="the server of `backend` (`http://` or `https://`); the document text is sent to it")
+    backend_model: str | None = setting(
+        None, lsp="backendModel", flag="--backend-model", commands=("complete", "serve"),
+        help="the `model` field of --backend openai requests (default: the server's first model)",
+        doc="`openai`: the `model` of each request; `null`: the first model the server lists")
+    backend_timeout_ms: int = setting(
+        1000, lsp="backendTimeoutMs", flag="--backend-timeout-ms", commands=("complete", "serve"),
+        minimum=1,
+        help="a request with no text from the backend by then answers empty",
+        doc="a request that has no text from the backend by then answers empty (with the reason in the log); "
+            "`latencyBudgetMs` still cuts an answer that has text. A backend that fails is tried again after "
+            "1, 2, 4, 8, then every 10 s")
     log_level: str = setting(
         "info", lsp="logLevel", choices=LOG_LEVELS,
         doc="`error`, `warning`, `info`, `debug`: stderr and `window/logMessage`")

@@ -106,7 +106,11 @@ def cmd_complete(args: argparse.Namespace) -> int:
     if workspace is not None and not workspace.is_dir():
         raise UserError(f"--workspace {workspace} is not a folder")
     started = time.perf_counter()
-    engine = Engine(_settings(args), None if args.json else _progress)
+    settings = _settings(args)
+    engine_class = Engine
+    if settings.backend != "local":  # the forwards on a server (docs/teams.md)
+        from kvcomplete.completion.remote.engine import RemoteEngine as engine_class
+    engine = engine_class(settings, None if args.json else _progress)
     load_ms = round((time.perf_counter() - started) * 1000, 1)
     timings, indexed = {"load": load_ms}, None
     if workspace is not None:
@@ -157,6 +161,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from kvcomplete.bench.step import main as bench_step
 
         return bench_step(quick=args.quick, as_json=args.json, out=Path(args.out), note=args.note)
+    if args.suite == "next-edits":
+        from kvcomplete.bench.next_edits import main as bench_next_edits
+
+        if args.repo is None:
+            raise UserError("bench next-edits needs --repo PATH (a git repository whose history it mines)")
+        return bench_next_edits(_settings(args), Path(args.repo), args.max_commits, args.max_cases, args.baseline_only,
+                                args.typing, as_json=args.json, out=Path(args.out), note=args.note)
+    if args.suite == "models":
+        from kvcomplete.bench.models import main as bench_models
+
+        return bench_models([Path(path) for path in args.gguf], as_json=args.json, out=Path(args.out), note=args.note)
+    if args.suite == "team":
+        from kvcomplete.bench.team import main as bench_team
+
+        return bench_team(quick=args.quick, as_json=args.json, out=Path(args.out), note=args.note)
     if args.suite == "layouts":
         from kvcomplete.bench.layouts import main as bench_layouts
 
@@ -214,13 +233,22 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = _command(commands, "bench", cmd_bench, "benchmarks: edits, speculation, alternatives, latency, memory, "
-                                                   "files, window, all; layouts, step; kernels (GPU)")
+                                                   "files, window, all; layouts, step, models, next-edits, team; "
+                                                   "kernels (GPU)")
     bench.add_argument("suite", choices=["edits", "speculation", "alternatives", "latency", "memory", "files",
-                                         "window", "all", "layouts", "kernels", "step"])
+                                         "window", "all", "layouts", "kernels", "step", "models", "next-edits", "team"])
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--out", default="docs/benchmarks", help="folder for the JSON, Markdown and PNG outputs")
     bench.add_argument("--note", help="a remark stored with the results (e.g. what else ran on the machine)")
+    bench.add_argument("--gguf", action="append", default=[], metavar="FILE",
+                       help="models: a GGUF to measure (repeatable; default: random-weight 1.5B-shape files)")
+    next_edits = bench.add_argument_group("next-edits", "repeated changes mined from a git history")
+    next_edits.add_argument("--repo", metavar="PATH", help="the git repository (or bare git folder) to mine")
+    next_edits.add_argument("--max-commits", type=int, default=2000, help="newest commits read (default: %(default)s)")
+    next_edits.add_argument("--max-cases", type=int, default=100, help="cases kept (default: %(default)s)")
+    next_edits.add_argument("--baseline-only", action="store_true", help="score the naive baseline, start no server")
+    next_edits.add_argument("--typing", action="store_true", help="type the first change key by key")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 
 class WorkerEvents(Protocol):
-    """What the worker tells the server, on the event loop: model loading started, progressed, ended."""
+    """What the worker tells the server, on the event loop: model loading started, progressed, ended;
+    suggestions grew; next edits are ready."""
 
     def load_started(self) -> None: ...
 
@@ -41,6 +42,8 @@ class WorkerEvents(Protocol):
     def load_finished(self, info: dict | None, error: str | None) -> None: ...
 
     def suggestions_changed(self, uri: str, offset: int) -> None: ...
+
+    def next_edits_ready(self, uri: str, text: str, proposals: list) -> None: ...
 
 
 class EngineWorker:
@@ -182,7 +185,7 @@ class EngineWorker:
     def _load(self, settings: Settings, documents: list[tuple[str, str, str | None]]) -> None:
         self._start_load()
         try:
-            engine_factory = self._engine_factory or self._import_engine()
+            engine_factory = self._engine_factory or self._import_engine(settings)
             engine = engine_factory(settings, progress=self._report_progress)
             for uri, text, language_id in documents:
                 engine.open(uri, text, language_id)
@@ -190,11 +193,12 @@ class EngineWorker:
             self._finish_load(None, _user_message(error))
             return
         engine.on_suggestions_changed = lambda uri, offset: self._notify(self._events.suggestions_changed, uri, offset)
+        engine.on_next_edits_ready = lambda *ready: self._notify(self._events.next_edits_ready, *ready)
         self._engine, self._settings = engine, settings
         self._finish_load(engine.info, None)
 
     def _reconfigure(self, settings: Settings, documents: list[tuple[str, str, str | None]]) -> None:
-        if self._engine is None:
+        if self._engine is None or (settings.backend == "local") != (self._settings.backend == "local"):
             self._load(settings, documents)
             return
         reloads = settings.reloads_model(self._settings)
@@ -212,9 +216,12 @@ class EngineWorker:
         if reloads:
             self._finish_load(self._engine.info, None)
 
-    def _import_engine(self) -> Callable[..., Engine]:
+    def _import_engine(self, settings: Settings) -> Callable[..., Engine]:
+        """The local Engine, or the RemoteEngine (completion/remote/) when the forwards run on a server."""
         if "kvcomplete.completion.engine" not in sys.modules:
             self._report_progress("importing torch and transformers", None)
+        if settings.backend != "local":
+            return importlib.import_module("kvcomplete.completion.remote.engine").RemoteEngine
         return importlib.import_module("kvcomplete.completion.engine").Engine
 
     def _start_load(self) -> None:

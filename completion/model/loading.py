@@ -11,6 +11,9 @@ import torch
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model import attention, default_model
 from kvcomplete.completion.model.compiled import compile_forward, resolve_compile, warm_up
+from kvcomplete.completion.model.gguf_metadata import metadata_folder
+from kvcomplete.completion.model.gguf_weights import load_in_bits
+from kvcomplete.completion.model.head import HEAD_FORMAT, rescore_head
 from kvcomplete.completion.model.precision import NOT_FOUR_BIT, Precision, PrecisionError, resolve
 from kvcomplete.completion.model.runner import ModelRunner
 from kvcomplete.completion.model.spec import LoadedModel, ModelError, Progress, RotarySpec
@@ -20,6 +23,7 @@ from kvcomplete.completion.model.weights import all_four_bit, quantize
 SHIFTABLE_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}
 # Frequencies change with length: a cached key's rotation is not a function of its position alone.
 LENGTH_DEPENDENT_ROPE_TYPES = {"dynamic", "longrope"}
+GGUF_IN_BITS = "the GGUF's blocks kept (4-bit types as int4, other quantized types as int8 per channel)"
 
 def resolve_device(requested: str) -> torch.device:
     if requested == "auto":
@@ -77,6 +81,15 @@ def check_weights_format(folder: str, gguf_file: str | None, allow_pickle: bool)
     raise ModelError(f"{folder} holds no weights (*.safetensors)")
 
 
+def _rotary_per_layer_type(config) -> dict[str, dict]:
+    """The rotary parameters of each layer type, for models whose layers differ in them (Gemma 3's local and
+    global layers); empty for one set of parameters."""
+    params = getattr(config, "rope_parameters", None)
+    if isinstance(params, dict) and params and all(isinstance(value, dict) for value in params.values()):
+        return params
+    return {}
+
+
 def rope_type_of(config) -> str | None:
     """The rotary variant from the config, or None for a model without rotary embeddings."""
     params = getattr(config, "rope_parameters", None)
@@ -86,6 +99,14 @@ def rope_type_of(config) -> str | None:
 
 
 def check_rotary(config, pie: bool) -> str:
+    per_layer_type = _rotary_per_layer_type(config)
+    if per_layer_type:
+        bases = ", ".join(f"{kind}: base {params.get('rope_theta', 0):.0f}" for kind, params in per_layer_type.items())
+        window = getattr(config, "sliding_window", None)
+        raise ModelError(f"{config.model_type}: its layers use different rotary frequencies ({bases})"
+                         + (f" and sliding-window attention ({window} tokens)" if window else "")
+                         + "; kvcomplete re-rotates cached keys with one set of frequencies and lets every layer "
+                           "see the whole cached window, so it cannot run this model yet")
     rope_type = rope_type_of(config)
     if rope_type is None:
         raise ModelError(f"{config.model_type} models have no rotary position embeddings; "
@@ -124,21 +145,32 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     compiled, compile_reason = resolve_compile(settings.compile, device)
     report(f"reading {name}", 0.05)
     try:
-        config = AutoConfig.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
+        described = described_by(folder, gguf_file)
+        config = AutoConfig.from_pretrained(described, local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(f"cannot read the model config in {folder}: {error}") from None
     rope_type = check_rotary(config, settings.pie)
     report(f"loading {name} weights", 0.2)
+    in_bits = gguf_file is not None and precision.weights == "int4"
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            folder, gguf_file=gguf_file, dtype=precision.dtype, local_files_only=True,
-            use_safetensors=None if settings.allow_pickle or gguf_file else True,
-            attn_implementation=attention.register())
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, local_files_only=True)
+        if in_bits:  # each layer straight from its blocks, in the nearest kernel to its bits
+            model, counts = load_in_bits(Path(folder) / gguf_file, config, precision.dtype, attention.register(),
+                                         lambda fraction: report(f"loading {name} weights", 0.2 + 0.6 * fraction))
+        else:
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, gguf_file=gguf_file, dtype=precision.dtype, local_files_only=True,
+                use_safetensors=None if settings.allow_pickle or gguf_file else True,
+                attn_implementation=attention.register())
+        tokenizer = AutoTokenizer.from_pretrained(described, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load {name}: {error}") from None
     model.to(device).eval().requires_grad_(False)
-    weights, weights_reason = _apply_weights(model, precision, lambda: report(f"{name}: low-bit weights", 0.9))
+    if in_bits:
+        weights, weights_reason = _formats(counts), f"{'auto' if precision.only_if_lossless else 'set'}: {GGUF_IN_BITS}"
+    else:
+        weights, weights_reason = _apply_weights(model, precision, lambda: report(f"{name}: low-bit weights", 0.9))
+    if weights != "dense" and rescore_head(model):  # low-bit layers: the head's int8 with exact top candidates
+        weights = f"{weights}, {HEAD_FORMAT}"
     loaded = LoadedModel(model=model, tokenizer=tokenizer, rotary=rotary_spec(model, rope_type), name=name,
                          device=device, dtype=precision.dtype, load_seconds=0.0, dtype_reason=precision.dtype_reason,
                          weights=weights, weights_reason=weights_reason, compiled=compiled,
@@ -150,6 +182,26 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     return loaded
 
 
+def described_by(folder: str, gguf_file: str | None) -> str | Path:
+    """The folder with the model's config and tokenizer: a GGUF's are converted once (gguf_metadata.py)."""
+    return metadata_folder(Path(folder) / gguf_file) if gguf_file else folder
+
+
+def load_tokenizer(settings: Settings) -> tuple[object, object, str]:
+    """The tokenizer, config and display name of the model named by ``settings``, without its weights: what a
+    remote backend (completion/remote/) needs to build prompts whose forwards run elsewhere."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    folder, gguf_file, name = resolve_source(settings.model)
+    try:
+        described = described_by(folder, gguf_file)
+        config = AutoConfig.from_pretrained(described, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(described, local_files_only=True)
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelError(f"cannot read the tokenizer of {name} in {folder}: {error}") from None
+    return tokenizer, config, name
+
+
 def _apply_weights(model, precision: Precision, reporting: Callable[[], None]) -> tuple[str, str]:
     """Swap the linear layers to ``precision``'s low-bit format, if any: (the layers' formats, why)."""
     if precision.only_if_lossless and not all_four_bit(model):
@@ -157,8 +209,11 @@ def _apply_weights(model, precision: Precision, reporting: Callable[[], None]) -
     if precision.weights == "dense":
         return "dense", precision.weights_reason
     reporting()
-    counts = quantize(model, precision.weights)
-    return ", ".join(f"{kind} x{count}" for kind, count in sorted(counts.items())), precision.weights_reason
+    return _formats(quantize(model, precision.weights)), precision.weights_reason
+
+
+def _formats(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} x{count}" for kind, count in sorted(counts.items()))
 
 
 def _compile(loaded: LoadedModel, kernels: str, report: Progress) -> None:

@@ -24,6 +24,8 @@ def other_value(name: str) -> object:
         return next(choice for choice in declared.choices if choice != default)
     if isinstance(default, bool):
         return not default
+    if isinstance(default, str):
+        return default + "/other"
     return "/models/other" if default is None else default + 1
 
 

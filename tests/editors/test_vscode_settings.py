@@ -14,7 +14,7 @@ from kvcomplete.completion.config import SETTINGS
 EXTENSION = Path(__file__).parents[2] / "editors" / "vscode"
 EXTENSION_ONLY = {"serverPath", "debounceMs"}  # the extension's own: which executable it starts, how long it waits
 EDITOR_SETTINGS = {declared.lsp: declared for declared in SETTINGS if not declared.command_line_only}
-JSON_TYPES = {bool: "boolean", int: "integer", str: "string", str | None: "string"}
+JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", str | None: "string"}
 
 
 def contributed() -> dict[str, dict]:

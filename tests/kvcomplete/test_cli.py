@@ -16,12 +16,14 @@ from kvcomplete.demo.server import console_script
 slow = pytest.mark.slow  # the test starts `kvcomplete` (torch, transformers) in a subprocess
 MODEL_FLAGS = ["--model", "--device", "--dtype", "--weights", "--compile", "--no-pie", "--context-tokens",
                "--latency-budget-ms", "--fim-layout", "--kernels", "--allow-pickle"]
+BACKEND_FLAGS = ["--backend", "--backend-url", "--backend-model", "--backend-timeout-ms"]
 FLAGS = {
     "info": [*MODEL_FLAGS, "--json"],
-    "complete": [*MODEL_FLAGS, "-k", "--max-tokens", "--no-speculation", "--json", "--workspace"],
-    "serve": [*MODEL_FLAGS, "--tcp"],
+    "complete": [*MODEL_FLAGS, *BACKEND_FLAGS, "-k", "--max-tokens", "--no-speculation", "--json", "--workspace"],
+    "serve": [*MODEL_FLAGS, *BACKEND_FLAGS, "--tcp"],
     "demo": [*MODEL_FLAGS, "-k", "--max-tokens", "--pace", "--compare"],
-    "bench": [*MODEL_FLAGS, "--json", "--quick", "--out", "--note"],
+    "bench": [*MODEL_FLAGS, "--json", "--quick", "--out", "--note", "--repo", "--max-commits", "--max-cases",
+              "--baseline-only", "--typing", "--gguf"],
 }
 
 

@@ -31,6 +31,13 @@ export const SERVER_KEYS = [
   'contextTokens',
   'latencyBudgetMs',
   'prefetch',
+  'nextEdits', // the extension reads it too: off, it shows no proposal unless asked (nextEditsView.ts)
+  'maxNextEdits',
+  'nextEditsThreshold',
+  'backend',
+  'backendUrl',
+  'backendModel',
+  'backendTimeoutMs',
 ] as const;
 
 export type ServerOptions = Partial<Record<(typeof SERVER_KEYS)[number], unknown>>;
@@ -55,17 +62,20 @@ export function readSettings(config: Configuration): ClientSettings {
   return { serverPath: serverPath.trim(), options: serverOptions(config) };
 }
 
+/** The settings whose server default is `null`, which the settings UI cannot hold: empty means null. */
+const NULL_WHEN_EMPTY: ReadonlySet<string> = new Set(['model', 'backendModel']);
+
 /**
- * The server's options. An empty `model` (the settings UI cannot hold null) is the server's `null`:
- * the embedded default model. Values are passed as they are: the server checks types and ranges and logs
- * what it skips, so the rules live in one place.
+ * The server's options. An empty `model` or `backendModel` is the server's `null` (the embedded default
+ * model; the backend's first model). Values are passed as they are: the server checks types and ranges and
+ * logs what it skips, so the rules live in one place.
  */
 export function serverOptions(config: Configuration): ServerOptions {
   const options: ServerOptions = {};
   for (const key of SERVER_KEYS) {
     const value = config.get(key);
     if (value !== undefined) {
-      options[key] = key === 'model' && value === '' ? null : value;
+      options[key] = NULL_WHEN_EMPTY.has(key) && value === '' ? null : value;
     }
   }
   return options;

@@ -128,9 +128,11 @@ describe('the extension against kvcomplete serve', () => {
     const editorKeys = Object.keys(python.defaults).filter((key) => key !== 'allowPickle'); // command line only
     expect([...SERVER_KEYS].sort()).toEqual(editorKeys.sort());
     for (const key of editorKeys) {
-      expect(key === 'model' ? null : defaults.get(key), key).toEqual(python.defaults[key]);
+      // the settings UI cannot hold null: a null default is '' (model, backendModel), sent as null
+      const expected = python.defaults[key] === null ? '' : python.defaults[key];
+      expect(defaults.get(key), key).toEqual(expected);
     }
-    expect(defaults.get('model')).toBe(''); // the settings UI's null
+    expect(defaults.get('model')).toBe('');
     for (const [key, choices] of Object.entries(python.choices)) {
       expect(properties.get(key)?.enum, key).toEqual(choices);
     }

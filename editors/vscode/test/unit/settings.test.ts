@@ -15,11 +15,12 @@ describe('settings', () => {
     expect(Object.keys(properties).sort()).toEqual([SERVER_PATH, DEBOUNCE_MS, ...SERVER_KEYS].map((key) => `kvcomplete.${key}`).sort());
   });
 
-  it('sends every server option, the empty model as null, and never the server path', () => {
+  it('sends every server option, the empty model and backend model as null, and never the server path', () => {
     const settings = readSettings(config(defaults));
     expect(settings.serverPath).toBe('kvcomplete');
     expect(Object.keys(settings.options).sort()).toEqual([...SERVER_KEYS].sort()); // not the debounce
     expect(settings.options.model).toBeNull();
+    expect(settings.options.backendModel).toBeNull();
     expect(settings.options).toMatchObject({ suggestions: 3, maxTokens: 48, speculation: true, logLevel: 'info' });
   });
 
