@@ -78,7 +78,6 @@ class Engine:
         self._adopt(loaded, fim, settings)
         self.statistics = EngineStats()
         self.idle = IdleWork(self)
-        self._last_requested: str | None = None
         # Told (uri, cursor offset) when background decoding extended the suggestions shown there.
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
         self.next_edits = NextEdits(self)
@@ -190,7 +189,7 @@ class Engine:
         got to once the first suggestion has some text. ``background_step`` then goes on with them."""
         started = time.perf_counter()
         deadline = (started if arrived is None else arrived) + budget_ms / 1000 if budget_ms else None
-        doc, k = self._requested(uri, offset), k or self.settings.suggestions
+        doc, k = self.documents.requested(uri, offset), k or self.settings.suggestions
         if doc.skip_reason:
             return Completion([], reason=doc.skip_reason)
         before, after = doc.text[:offset], doc.text[offset:]
@@ -207,15 +206,6 @@ class Engine:
             timings["queued"] = round((started - arrived) * 1000, 2)
         return self._decode(doc, decoding, started, timings, cancelled, deadline)
 
-    def _requested(self, uri: str, offset: int) -> OpenDocument:
-        """The document a request at ``offset`` is for, with its cursor there."""
-        doc = self.documents.touch(uri)
-        if not 0 <= offset <= len(doc.text):
-            raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
-        doc.cursor = offset
-        if self._last_requested != uri:  # a file switch
-            self._last_requested, doc.context_due = uri, True
-        return doc
 
     def _start_request(self, doc: OpenDocument, offset: int, k: int, max_tokens: int | None,
                        cancelled: Callable[[], bool], started: float,

@@ -128,6 +128,7 @@ class OpenDocuments:
     def __init__(self, vocab: Vocabulary, max_file_bytes: int) -> None:
         self.vocab, self.max_file_bytes = vocab, max_file_bytes
         self._open: OrderedDict[str, OpenDocument] = OrderedDict()
+        self._last_requested: str | None = None
 
     def __iter__(self) -> Iterator[OpenDocument]:
         return iter(list(self._open.values()))
@@ -155,6 +156,17 @@ class OpenDocuments:
         """The document, now the most recently used."""
         doc = self[uri]
         self._open.move_to_end(uri)
+        return doc
+
+    def requested(self, uri: str, offset: int) -> OpenDocument:
+        """The document a request at ``offset`` is for, now the most recently used, with its cursor there; a
+        switch from another file makes its context segment due again."""
+        doc = self.touch(uri)
+        if not 0 <= offset <= len(doc.text):
+            raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
+        doc.cursor = offset
+        if self._last_requested != uri:
+            self._last_requested, doc.context_due = uri, True
         return doc
 
     def track(self, doc: OpenDocument) -> None:

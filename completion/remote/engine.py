@@ -63,7 +63,6 @@ class RemoteEngine:
         self.speculator = NoDrafters()
         self.statistics, self.remote = EngineStats(), Counter({name: 0 for name in REMOTE_COUNTERS})
         report(f"checking {settings.backend} at {settings.backend_url}", 0.8)
-        self._last_requested: str | None = None
         self.in_flight: InFlight | None = None  # a suggestion cut at the latency budget, still streaming
         self._check()
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
@@ -141,7 +140,7 @@ class RemoteEngine:
         backendTimeoutMs or is down."""
         started = time.perf_counter()
         arrived = started if arrived is None else arrived
-        doc, k = self._requested(uri, offset), k or self.settings.suggestions
+        doc, k = self.documents.requested(uri, offset), k or self.settings.suggestions
         if doc.skip_reason:
             return Completion([], reason=doc.skip_reason)
         before, after = doc.text[:offset], doc.text[offset:]
@@ -173,14 +172,6 @@ class RemoteEngine:
         doc.shown = ShownSuggestions(before, after, tuple(suggestions))
         return suggestions
 
-    def _requested(self, uri: str, offset: int) -> OpenDocument:
-        doc = self.documents.touch(uri)
-        if not 0 <= offset <= len(doc.text):
-            raise ValueError(f"offset {offset} is outside {uri} (length {len(doc.text)})")
-        doc.cursor = offset
-        if self._last_requested != uri:  # a file switch
-            self._last_requested, doc.context_due = uri, True
-        return doc
 
     def _generate(self, flight: InFlight, request: RemoteRequest, cancelled: Callable[[], bool],
                   budget_ms: float) -> str | None:
