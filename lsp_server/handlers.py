@@ -11,6 +11,7 @@ from lsprotocol import types
 
 from kvcomplete.lsp_server.cancellation import SHUTDOWN
 from kvcomplete.lsp_server.items import completion_list, inline_items
+from kvcomplete.lsp_server.next_edits import NEXT_EDIT_FEEDBACK, NEXT_EDITS
 from kvcomplete.lsp_server.workspace import folders_of
 
 if TYPE_CHECKING:
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 STATS = "kvcomplete/stats"
 DID_ACCEPT = "kvcomplete/didAccept"
 DOCUMENT = "kvcomplete/document"
-NEXT_EDITS = "kvcomplete/nextEdits"
-NEXT_EDITS_READY = "kvcomplete/nextEditsReady"  # server → client, docs/next-edits.md
-NEXT_EDIT_FEEDBACK = "kvcomplete/nextEditFeedback"
 
 FEATURES: list[tuple[str, object, object]] = []
 

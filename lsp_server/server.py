@@ -20,10 +20,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace.position_codec import PositionCodec
 
 from kvcomplete.completion.config import Settings
-from kvcomplete.lsp_server import logs
+from kvcomplete.lsp_server import logs, next_edits
 from kvcomplete.lsp_server.cancellation import CLIENT, CLOSED, SHUTDOWN, Tickets
 from kvcomplete.lsp_server.editor_texts import Cursor, EditorTexts, PositionError
-from kvcomplete.lsp_server.handlers import DID_ACCEPT, FEATURES, NEXT_EDIT_FEEDBACK, NEXT_EDITS, NEXT_EDITS_READY
+from kvcomplete.lsp_server.handlers import DID_ACCEPT, FEATURES
 from kvcomplete.lsp_server.progress import LoadProgress
 from kvcomplete.lsp_server.protocol import KvCompleteProtocol
 from kvcomplete.lsp_server.refresh import SUGGESTIONS_CHANGED, Throttle
@@ -221,50 +221,31 @@ class KvCompleteServer(LanguageServer):
             logger.info("no completions in %s: %s", uri, completion.reason)
         return completion, cursor
 
-    # -- next edits (docs/next-edits.md) ---------------------------------------------------------------
+    # -- next edits (docs/next-edits.md; the protocol's shapes: next_edits.py) ------------------------------
     def next_edits_ready(self, uri: str, text: str, proposals: list) -> None:
         """The engine found next edits after an edit: send them while the editor's text is still ``text``."""
-        message = self._next_edits_message(uri, text, proposals)
-        if message is not None and message["edits"]:
-            self.protocol.notify(NEXT_EDITS_READY, message)
+        ready = next_edits.message(self.documents.get(uri), self.codec, uri, text, proposals)
+        if ready is not None and ready["edits"]:
+            self.protocol.notify(next_edits.NEXT_EDITS_READY, ready)
 
     async def next_edits(self, uri: object, position: object) -> dict:
         """{uri, version, edits} for the document's last edit; no edits without a document, a model or an edit.
         The engine computes what the background has not yet, within latencyBudgetMs (0: all of it)."""
-        line, character = getattr(position, "line", None), getattr(position, "character", None)
-        if not isinstance(uri, str) or not all(type(n) is int and n >= 0 for n in (line, character)):
-            raise JsonRpcInvalidParams(f"{NEXT_EDITS} wants {{textDocument: {{uri}}, position: {{line, character}}}}")
+        uri, at = next_edits.requested_position(uri, position)
         document = self.documents.get(uri)
         empty = {"uri": uri, "version": None if document is None else document.version, "edits": []}
         if document is None or self.worker is None or not self.worker.ready.is_set():
             return empty
-        try:
-            document.cursor(types.Position(line=line, character=character), self.codec)
-        except PositionError as error:
-            raise JsonRpcInvalidParams(str(error)) from None
+        next_edits.check_position(document, at, self.codec)
         budget_ms = self.settings.latency_budget_ms or float("inf")
         answer = await self.worker.call(
             lambda engine: engine.next_edits.request(uri, budget_ms) if hasattr(engine, "next_edits") else None)
-        return (answer is not None and self._next_edits_message(uri, *answer)) or empty
-
-    def _next_edits_message(self, uri: str, text: str, proposals: list) -> dict | None:
-        """The protocol's {uri, version, edits} for proposals made on ``text`` (code-point offsets); None once
-        the editor's text is another."""
-        document = self.documents.get(uri)
-        if document is None or document.text != text:
-            return None
-
-        def position(offset: int) -> dict:
-            at = document.position_of(offset, self.codec)
-            return {"line": at.line, "character": at.character}
-
-        edits = [{"range": {"start": position(p.start), "end": position(p.end)}, "oldText": p.old,
-                  "newText": p.new, "score": p.score} for p in proposals]
-        return {"uri": uri, "version": document.version, "edits": edits}
+        return (answer is not None and next_edits.message(self.documents.get(uri), self.codec, uri, *answer)) or empty
 
     def next_edit_feedback(self, uri: object, action: object) -> None:
         if not isinstance(uri, str) or action not in ("accepted", "dismissed"):
-            logger.warning("%s wants {uri, range, newText, action: accepted | dismissed}: ignored", NEXT_EDIT_FEEDBACK)
+            logger.warning("%s wants {uri, range, newText, action: accepted | dismissed}: ignored",
+                           next_edits.NEXT_EDIT_FEEDBACK)
         elif self.worker is not None:
             self.worker.call(lambda engine: engine.next_edits.feedback(action) if hasattr(engine, "next_edits") else None)
 

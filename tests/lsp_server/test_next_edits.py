@@ -9,7 +9,7 @@ import pytest
 from pygls.exceptions import JsonRpcException
 
 from kvcomplete.demo.lsp_client import Editor, plain
-from kvcomplete.lsp_server.handlers import NEXT_EDIT_FEEDBACK, NEXT_EDITS, NEXT_EDITS_READY
+from kvcomplete.lsp_server.next_edits import NEXT_EDIT_FEEDBACK, NEXT_EDITS, NEXT_EDITS_READY
 
 pytestmark = pytest.mark.e2e
 
