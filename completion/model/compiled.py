@@ -1,6 +1,6 @@
 """The ``compile`` setting: whether the model's forward runs through ``torch.compile``, and why.
 
-Measured on a 2-core CPU (issue 11: SmolLM2-135M in bf16, one-token greedy steps at ~900 cached tokens): eager
+Measured on a 2-core CPU (SmolLM2-135M in bf16, one-token greedy steps at ~900 cached tokens): eager
 22.3 ms a step; ``torch.compile(model.forward, dynamic=True)`` (inductor, default mode) 77-89 ms a step, after a
 first compile of 30-110 s. The matmuls cost the same either way (17.5 ms a step); inductor's generated kernels
 for the rest take ~62 ms a step. No graph breaks or recompiles were logged: the loss is in the kernels, not in
@@ -48,7 +48,7 @@ def resolve_compile(requested: str, device: torch.device) -> tuple[bool, str]:
         return requested == "on", "set"
     if device.type == "cuda":
         return False, "auto: off on GPU until measured there (compile on tries it)"
-    return False, "auto: off on CPU (a compiled step measured 3.5-4x slower than eager, issue 11)"
+    return False, "auto: off on CPU (a compiled step measured 3.5-4x slower than eager; docs/benchmarks.md)"
 
 
 def compile_forward(model: torch.nn.Module) -> None:

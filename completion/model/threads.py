@@ -1,7 +1,7 @@
 """How many CPU threads a forward of n tokens runs on, chosen from the forwards' own measured times.
 
 No fixed rule holds on a CPU shared with an editor: on an idle 2-core machine two threads are faster at
-every width (issue 11: 1.1-1.5x), while under a competing load two threads are 3-10x slower than one
+every width (1.1-1.5x), while under a competing load two threads are 3-10x slower than one
 (docs/benchmarks/step.md). So the policy keeps, per width bucket (powers of two), a moving average of the
 forward time for each candidate thread count, uses the fastest, and re-measures the others now and then
 (less often while they keep losing), so a change of load is noticed within tens of forwards.

@@ -8,7 +8,7 @@ travel, nothing is downloaded) and the default model's tokenizer, over this repo
   after the cursor hidden (the engine's layout): median ms, and the largest logit difference between the paths;
 - step: a one-token greedy step and a 16-node tree after each of ``step_contexts`` tokens, with the runner's
   kernels choice (auto), eager and, with ``compile``, through torch.compile (the ``compile`` setting,
-  completion/model/compiled.py), which is what a CUDA decode step needs to stop being launch-bound (issue 11's goal:
+  completion/model/compiled.py), which is what a CUDA decode step needs to stop being launch-bound (the goal:
   <= 8 ms a step at 8k context for this shape on an H100/H200);
 - pie: one PIE edit near the top (encode 3 tokens, move and re-rotate every later key) and its inverse;
 - complete: requests at line starts, greedy vs speculative, k = 1 and 3: ms per request, forwards, tokens/s, and
