@@ -7,9 +7,10 @@ edits (bench/edit_tasks.py), then type the real next line key by key with a requ
 default latency budget. Per N: keystroke to ghost text (request to an answer with text) p50 / p95 and the
 share of keys answered empty; per edit class the prompt tokens the server prefilled (``timings.prompt_n``)
 against the tokens local PIE encodes for the same edit; suggestion #1's first line after each edit against
-the local engine's (same model, greedy). Every editor edits the same documents (a team on one repository):
-the server's prompt cache (``--cache-ram``) then serves one editor's prompts to the next, which the rows for
-several editors show; one editor's row is each edit on its own.
+the local engine's (same model, greedy). The same typing replayed through the local engine, one editor, in
+the same run, gives the reference: each row's keystroke p95 over the local one's. Every editor edits the same
+documents (a team on one repository): the server's prompt cache (``--cache-ram``) then serves one editor's
+prompts to the next, which the rows for several editors show; one editor's row is each edit on its own.
 """
 
 from __future__ import annotations
@@ -116,14 +117,20 @@ def _first_line(completion) -> str:
     return completion.suggestions[0].text.split("\n")[0] if completion.suggestions else ""
 
 
-def _request(engine: RemoteEngine, uri: str, offset: int, kind: str, budget_ms: float) -> dict:
-    prefilled, started = engine.remote["remotePrefilled"], time.perf_counter()
+def _prefilled(engine: RemoteEngine | Engine) -> int:
+    """Tokens run so far: the prompt tokens the server prefilled for a RemoteEngine; every token the local
+    Engine's model ran (prompt and suggestion: it counts no prefill apart) for the local one."""
+    return engine.remote["remotePrefilled"] if isinstance(engine, RemoteEngine) else engine.runner.tokens_encoded
+
+
+def _request(engine: RemoteEngine | Engine, uri: str, offset: int, kind: str, budget_ms: float) -> dict:
+    prefilled, started = _prefilled(engine), time.perf_counter()
     completion = engine.complete(uri, offset, budget_ms=budget_ms)
     return {"kind": kind, "ms": (time.perf_counter() - started) * 1000, "text": bool(completion.suggestions),
-            "prefilled": engine.remote["remotePrefilled"] - prefilled, "first_line": _first_line(completion)}
+            "prefilled": _prefilled(engine) - prefilled, "first_line": _first_line(completion)}
 
 
-def replay(engine: RemoteEngine, editor: int, samples: list[EditSample], keys: int) -> list[dict]:
+def replay(engine: RemoteEngine | Engine, editor: int, samples: list[EditSample], keys: int) -> list[dict]:
     """One editor: each sample opened (a cold prompt), edited (asked to the end: the first line is
     compared), then its real line typed key by key at the latency budget."""
     rows, budget = [], engine.settings.latency_budget_ms
@@ -152,10 +159,14 @@ def measure(url: str, settings: Settings, tokenizer: tuple, samples: list[EditSa
                 for row in rows]
 
 
-def summarize(rows: list[dict], local: list[dict]) -> dict:
+def summarize(rows: list[dict], local: list[dict], local_p95: float | None = None) -> dict:
+    """Keystroke latency (and, given the local engine's keystroke p95, its ratio to it), empty keys, prefill per
+    request kind and suggestion #1's agreement with ``local`` (local_reference's rows)."""
     typing = [row for row in rows if row["kind"] == "typing"]
     edited = [row for row in rows if row["kind"] in TASKS]
-    return {"typing_ms": percentiles([row["ms"] for row in typing if row["text"]]),
+    typing_ms = percentiles([row["ms"] for row in typing if row["text"]])
+    return {"typing_ms": typing_ms,
+            "p95_vs_local": round(typing_ms["p95"] / local_p95, 2) if typing_ms["p95"] and local_p95 else None,
             "typing_empty": round(sum(not row["text"] for row in typing) / max(1, len(typing)), 3),
             "prefilled": {kind: _mean([row["prefilled"] for row in rows if row["kind"] == kind])
                           for kind in ("open", *TASKS, "typing")},
@@ -174,17 +185,21 @@ def run(quick: bool, note: str | None) -> dict:
     engine = Engine(settings, loaded=loaded)
     samples = distinct(edit_samples(engine.vocab, QUICK if quick else FULL)[: SAMPLES[quick]])
     local = local_reference(engine, samples)
+    load_before = load_average()  # the same typing through the local engine, one editor, before the server starts
+    local_typing = {**summarize(replay(engine, 0, samples, TYPED_KEYS[quick]), local),
+                    "load_average": [load_before, load_average()]}
     tokenizer = (loaded.tokenizer, loaded.config, loaded.name)
     report = {"name": "team", **header(loaded, "kvcomplete " + " ".join(sys.argv[1:]), quick, note),
               "samples": len(samples), "typed_keys": TYPED_KEYS[quick], "max_tokens": MAX_TOKENS,
               "local_pie_tokens": {task: _mean([row["pie_tokens"] for row in local if row["task"] == task])
-                                   for task in TASKS}, "editors": {}}
+                                   for task in TASKS}, "local": local_typing, "editors": {}}
     server = LlamaServerProcess(default_model.default_gguf_path(), max(EDITORS), available_threads()).start()
     try:
         for editors in EDITORS:
             load_before = load_average()
             rows = measure(server.url, settings, tokenizer, samples, editors, TYPED_KEYS[quick])
-            report["editors"][editors] = {**summarize(rows, local), "load_average": [load_before, load_average()]}
+            report["editors"][editors] = {**summarize(rows, local, local_typing["typing_ms"]["p95"]),
+                                          "load_average": [load_before, load_average()]}
             print(f"kvcomplete bench team: {editors} editors done", file=sys.stderr, flush=True)
     finally:
         server.stop()
@@ -193,15 +208,17 @@ def run(quick: bool, note: str | None) -> dict:
 
 
 def markdown(report: dict) -> str:
-    rows = [{"editors": int(n), "typing p50 ms": r["typing_ms"]["p50"], "typing p95 ms": r["typing_ms"]["p95"],
-             "keys answered empty": r["typing_empty"], **{f"prefilled {kind}": r["prefilled"][kind]
-                                                           for kind in ("open", *TASKS, "typing")},
+    """The report as Markdown: one row per number of editors, then the local engine's row (1 editor)."""
+    rows = [{"editors": editors, "typing p50 ms": r["typing_ms"]["p50"], "typing p95 ms": r["typing_ms"]["p95"],
+             "p95 / local p95": r["p95_vs_local"], "keys answered empty": r["typing_empty"],
+             **{f"prefilled {kind}": r["prefilled"][kind] for kind in ("open", *TASKS, "typing")},
              "#1 first line = local": r["agreement"], "load average": r["load_average"]}
-            for n, r in report["editors"].items()]
+            for editors, r in [*((int(n), r) for n, r in report["editors"].items()), ("1 (local)", report["local"])]]
     pie = ", ".join(f"{task} {tokens}" for task, tokens in report["local_pie_tokens"].items())
     return (f"# kvcomplete bench team\n\n{header_markdown(report)}- llama-server: `{report['llama_server']}`\n\n"
             f"{report['samples']} edit samples per editor, {report['typed_keys']} keys typed after each; "
-            f"local PIE encodes per edit: {pie} tokens.\n\n{table(rows)}")
+            f"local PIE encodes per edit: {pie} tokens. The last row is the same typing through the local engine "
+            f"(1 editor, same run; its prefilled: every token its model ran, suggestions included).\n\n{table(rows)}")
 
 
 def main(quick: bool = False, as_json: bool = False, out: Path = Path("docs/benchmarks"),

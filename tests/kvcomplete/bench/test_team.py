@@ -1,12 +1,14 @@
-"""bench team's replay of one editor (against the in-process fake server) and its summary."""
+"""bench team's replay of one editor (against the in-process fake server, and through the local engine) and its
+summary and report."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 from kvcomplete.bench.edit_tasks import EditSample
-from kvcomplete.bench.team import distinct, replay, summarize
+from kvcomplete.bench.team import distinct, markdown, replay, summarize
 from kvcomplete.completion.config import Settings
+from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.remote.engine import RemoteEngine
 from kvcomplete.completion.text.mirror import TextChange
 from tests.completion.remote.fake_server import Behaviour, FakeServer
@@ -30,6 +32,14 @@ def test_an_editor_opens_edits_then_types_the_real_line_key_by_key(tokenizer):
     assert all(row["text"] for row in rows) and len(server.requests) == 2
 
 
+def test_the_local_engine_replays_the_same_typing_counting_the_tokens_it_encodes(tiny_model_dir):
+    engine = Engine(Settings(model=str(tiny_model_dir), device="cpu", max_tokens=2, latency_budget_ms=50))
+    rows = replay(engine, 0, [SAMPLE], keys=3)
+    assert [row["kind"] for row in rows] == ["open", "insertion", "typing", "typing", "typing"]
+    assert rows[0]["prefilled"] > 0 and sum(row["prefilled"] for row in rows) == engine.runner.tokens_encoded
+    assert all(row["ms"] > 0 for row in rows) and rows[1]["sample"] == 0
+
+
 def test_the_summary_counts_typing_latency_empty_keys_prefill_and_agreement():
     rows = [{"kind": "open", "ms": 900.0, "text": True, "prefilled": 300, "first_line": "x"},
             {"kind": "insertion", "ms": 80.0, "text": True, "prefilled": 40, "first_line": "a", "sample": 0},
@@ -39,11 +49,26 @@ def test_the_summary_counts_typing_latency_empty_keys_prefill_and_agreement():
             {"kind": "typing", "ms": 200.0, "text": False, "prefilled": 3, "first_line": ""}]
     local = [{"task": "insertion", "pie_tokens": 12, "first_line": "a"},
              {"task": "deletion", "pie_tokens": 1, "first_line": "not b"}]
-    summary = summarize(rows, local)
-    assert summary["typing_ms"] == {"p50": 50.0, "p95": 70.0}
+    summary = summarize(rows, local, local_p95=35.0)
+    assert summary["typing_ms"] == {"p50": 50.0, "p95": 70.0} and summary["p95_vs_local"] == 2.0
+    assert summarize(rows, local)["p95_vs_local"] is None
     assert summary["typing_empty"] == round(1 / 3, 3)
     assert summary["prefilled"] == {"open": 300, "insertion": 40, "deletion": 20, "multi": None, "typing": 3}
     assert summary["agreement"] == 0.5 and summary["requests"] == 6
+
+
+def test_the_markdown_has_the_ratio_per_editors_row_and_the_local_row_last():
+    figures = {"typing_empty": 0, "prefilled": dict.fromkeys(("open", "insertion", "deletion", "multi", "typing"), 1),
+               "agreement": 1.0, "load_average": [0.5, 0.6]}
+    report = {"command": "kvcomplete bench team", "date": "d", "model": "m", "device": "cpu", "dtype": "f32",
+              "machine": {}, "llama_server": "llama-server", "samples": 3, "typed_keys": 6,
+              "local_pie_tokens": {"insertion": 1},
+              "local": {**figures, "typing_ms": {"p50": 20.0, "p95": 40.0}, "p95_vs_local": None},
+              "editors": {"8": {**figures, "typing_ms": {"p50": 60.0, "p95": 100.0}, "p95_vs_local": 2.5}}}
+    lines = markdown(report).splitlines()
+    columns = [cell.strip() for cell in lines[-4].split("|")]
+    assert columns[1:5] == ["editors", "typing p50 ms", "typing p95 ms", "p95 / local p95"]
+    assert lines[-2].startswith("| 8 | 60 | 100 | 2.5 |") and lines[-1].startswith("| 1 (local) | 20 | 40 | – |")
 
 
 def test_distinct_samples_keep_their_edits_under_a_header_line():
