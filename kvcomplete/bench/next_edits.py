@@ -30,7 +30,7 @@ from kvcomplete.completion.config import Settings
 from kvcomplete.completion.stats import percentile
 from kvcomplete.demo.lsp_client import Editor, LspClient, plain, units
 from kvcomplete.demo.server import served, wait_for_model
-from kvcomplete.lsp_server.handlers import NEXT_EDITS, NEXT_EDITS_READY
+from kvcomplete.lsp_server.next_edits import NEXT_EDITS, NEXT_EDITS_READY
 
 MAX_PROPOSALS = 10  # the protocol's limit per set; the baseline keeps as many, nearest the cursor first
 READY_TIMEOUT_S = 5.0
