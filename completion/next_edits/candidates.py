@@ -120,15 +120,24 @@ class _Pattern(NamedTuple):
     left: list[Leaf]
     right: Leaf | None
 
-    def region(self, match: list[Leaf], deleted: int, inserts: bool) -> tuple[int, int]:
-        """Bytes the replacement takes in a place whose leaves are ``match`` (left + deleted + right); a pure
-        deletion takes the spaces before the deleted leaves too."""
+    def region(self, match: list[Leaf], deleted: int, takes_spaces: bool) -> tuple[int, int]:
+        """Bytes the replacement takes in a place whose leaves are ``match`` (left + deleted + right); with
+        ``takes_spaces`` the spaces before the deleted leaves too."""
         k = len(self.left)
         if deleted:
             first, last = match[k], match[k + deleted - 1]
-            return (match[k - 1].end if k and not inserts else first.start), last.end
+            return (match[k - 1].end if k and takes_spaces else first.start), last.end
         at = match[k - 1].end if k else match[k].start
         return at, at
+
+
+def _takes_spaces(change: LeafChange, data: bytes) -> bool:
+    """Whether a pure deletion also took the spaces before what it deleted: the user left no space between
+    its anchors (``x = 1  # note`` → ``x = 1``, but ``from .pkg.mod`` → ``from mod`` keeps its space)."""
+    if change.inserted or not change.prefix:
+        return False
+    gap = data[change.prefix[-1].end: change.suffix[0].start] if change.suffix else b""
+    return not gap.strip(b"\r\n")
 
 
 def _patterns(change: LeafChange) -> list[_Pattern]:
@@ -162,6 +171,7 @@ def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int 
     if not change.deleted and not change.inserted:
         return []
     replacement = _replacement(change, data).decode("utf-8")
+    takes_spaces = _takes_spaces(change, data)
     found: dict[tuple[int, int], tuple[int, int]] = {}
     by_key: dict[tuple[str, bytes], list[int]] = defaultdict(list)
     for index, leaf in enumerate(document):
@@ -173,7 +183,7 @@ def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int 
             match = document[index: index + len(keys)]
             if [leaf.key for leaf in match] != keys:
                 continue
-            region = pattern.region(match, len(change.deleted), bool(change.inserted))
+            region = pattern.region(match, len(change.deleted), takes_spaces)
             if region[0] <= end and region[1] >= start or region in found:
                 continue  # the edited place itself, or already found with longer anchors
             found[region] = (-len(pattern.left) - (pattern.right is not None), *_distance(region, start, end))

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 NODES_PER_STEP = 64  # scratch nodes per scoring forward: about a draft tree's, what a request may wait for
 FIRST_STEP_NODES = 16  # the first forward of an edit is smaller: its best places reach the editor sooner
 FEEDBACK = {"accepted": "nextEditsAccepted", "dismissed": "nextEditsDismissed"}
+# A pure insertion (nothing old at its place) pays log p of each token it adds while its old side pays none,
+# so even a right one scores far below a rename: it is kept above the threshold minus this (nats).
+INSERTION_ALLOWANCE = 14.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +135,11 @@ class NextEdits:
         job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4)) for (c, _), s in zip(batch, scores)]
 
     def proposals(self, job: _Job) -> list[Proposal]:
-        """The scored candidates above the threshold, best first, at most maxNextEdits."""
+        """The scored candidates above the threshold (pure insertions: INSERTION_ALLOWANCE below it), best
+        first, at most maxNextEdits."""
         settings = self.engine.settings
-        kept = [p for p in job.scored if p.score > settings.next_edits_threshold]
+        kept = [p for p in job.scored
+                if p.score > settings.next_edits_threshold - (INSERTION_ALLOWANCE if not p.old else 0.0)]
         return sorted(kept, key=lambda p: -p.score)[: settings.max_next_edits]
 
     def request(self, uri: str, budget_ms: float) -> tuple[str, list[Proposal]]:

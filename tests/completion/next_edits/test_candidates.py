@@ -104,6 +104,13 @@ def test_a_deletion_takes_the_spaces_before_what_it_deletes():
     assert lines_at(text, candidates) == ["b = load(y)"]
 
 
+def test_a_deletion_that_kept_its_space_keeps_it_at_the_other_places():
+    source = "from .packages.urllib3 import a\nfrom .packages.urllib3 import b\n"
+    text, edit = edited(source, ".packages.", "")
+    candidates = find_candidates(text, edit, "python")
+    assert lines_at(text, candidates) == ["from urllib3 import b"]
+
+
 def test_offsets_are_code_points_in_text_with_wide_characters():
     source = "é = f(a)  # ü\nç = f(a)\n"
     text, edit = edited(source, "f(a)", "f(a, b)")

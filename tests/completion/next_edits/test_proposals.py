@@ -4,12 +4,13 @@ request answers the same; every change starts over; bad requests change nothing.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, UnknownDocument
-from kvcomplete.completion.next_edits.proposals import NextEdits
+from kvcomplete.completion.next_edits.proposals import INSERTION_ALLOWANCE, NextEdits, Proposal, _Job
 from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///names.py"
@@ -160,3 +161,13 @@ def test_an_edit_far_from_the_grown_window_before_any_request_moves_it_once_and_
     uses = {text.index("value", body), text.index("value", text.index("return total", body))}
     assert uses <= {p.start for p in seen[-1][2]}
     engine.close(uri)
+
+
+def test_pure_insertions_are_kept_further_below_the_threshold_than_other_changes():
+    settings = Settings(next_edits_threshold=-1.0)
+    below = -1.0 - INSERTION_ALLOWANCE / 2
+    scored = [Proposal(0, 1, "a", "b", below), Proposal(5, 5, "", ", b", below),
+              Proposal(9, 9, "", ", b", -1.0 - INSERTION_ALLOWANCE - 0.5), Proposal(12, 13, "a", "b", 0.5)]
+    job = _Job(edit=None, candidates=[], scored=scored)
+    kept = NextEdits(SimpleNamespace(settings=settings)).proposals(job)
+    assert kept == [scored[3], scored[1]]
