@@ -26,10 +26,12 @@ async def test_a_rename_is_proposed_at_the_other_uses_announced_and_answered(sta
     at = SOURCE.index("name")
     editor.replace(at, at + len("name"), "who")
 
-    ready = await eventually(lambda: announced and announced[-1]["version"] == editor.version, timeout=60)
-    assert ready
+    # the set is announced as it grows (one scoring forward at a time): wait for both other uses
+    ready = await eventually(lambda: announced and announced[-1]["version"] == editor.version
+                             and len(announced[-1]["edits"]) == 2, timeout=60)
+    assert ready, announced
     message = announced[-1]
-    assert message["uri"] == editor.uri and len(message["edits"]) == 2
+    assert message["uri"] == editor.uri
     for edit in message["edits"]:
         start, end = (lsp_offset(editor.text, edit["range"][side]["line"], edit["range"][side]["character"],
                                  "utf-16") for side in ("start", "end"))
