@@ -21,26 +21,20 @@ TOP_K = 32
 HEAD_FORMAT = f"head int8 + exact top {TOP_K}"  # how `kvcomplete info` names it beside the layers' formats
 
 
-class RescoredHead(nn.Module):
-    def __init__(self, head: nn.Linear, top_k: int = TOP_K, max_rows: int = MAX_ROWS["int8"]) -> None:
-        super().__init__()
-        self.weight, self.bias = head.weight, head.bias  # the model's parameters: ties and counts hold
-        self.in_features, self.out_features = head.in_features, head.out_features
-        self.top_k, self.max_rows = top_k, max_rows
-        self.int8 = Int8Linear(head.weight, None, head.weight.dtype, max_rows=max_rows)
+class RescoredHead(Int8Linear):
+    """The head's int8 form, whose kernel's best rows are recomputed from the dense head, kept as it is (it
+    also runs the wide forwards)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.numel() // self.in_features
-        if rows > self.max_rows:
-            return nn.functional.linear(x, self.weight, self.bias)
-        flat = x.reshape(rows, self.in_features)
-        logits = self.int8.low_bit(flat.contiguous())
+    def __init__(self, head: nn.Linear, top_k: int = TOP_K, max_rows: int = MAX_ROWS["int8"]) -> None:
+        super().__init__(head.weight, head.bias, head.weight.dtype, max_rows)
+        self.weight = head.weight  # the model's parameter, unchanged: ties and counts hold
+        self.top_k = top_k
+
+    def low_bit(self, x: torch.Tensor) -> torch.Tensor:
+        logits = super().low_bit(x)
         candidates = logits.topk(self.top_k, dim=-1).indices  # [rows, top_k]
-        exact = torch.einsum("rh,rkh->rk", flat, self.weight[candidates])
-        logits = logits.scatter(1, candidates, exact.to(logits.dtype))
-        if self.bias is not None:
-            logits = logits + self.bias
-        return logits.view(*x.shape[:-1], self.out_features)
+        exact = torch.einsum("rh,rkh->rk", x, self.weight[candidates])
+        return logits.scatter(1, candidates, exact.to(logits.dtype))
 
 
 def rescore_head(model: nn.Module) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from kvcomplete.completion.model.head import RescoredHead, rescore_head
+from kvcomplete.completion.model.weights import Int8Linear, parameter_count
 
 
 def close_rivals_head(vocab: int = 2000, hidden: int = 64) -> torch.nn.Linear:
@@ -23,7 +24,7 @@ def test_greedy_choices_are_the_dense_heads():
     x = torch.randn(200, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         dense = head(x)
-        int8_alone = rescored.int8(x)
+        int8_alone = Int8Linear.low_bit(rescored, x)
         for row in range(0, 200, 8):  # a step is up to max_rows rows
             chunk = x[row: row + 8]
             assert torch.equal(rescored(chunk).argmax(-1), dense[row: row + 8].argmax(-1))
@@ -47,8 +48,9 @@ def test_rescore_head_keeps_the_models_head_parameter(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    weight = model.get_output_embeddings().weight
+    weight, count = model.get_output_embeddings().weight, parameter_count(model)
     assert rescore_head(model)
+    assert parameter_count(model) == count, "the int8 copy is not counted as more parameters"
     assert isinstance(model.get_output_embeddings(), RescoredHead)
     assert model.get_output_embeddings().weight is weight
     assert not rescore_head(model), "a head is rescored once"
