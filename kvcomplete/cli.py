@@ -52,9 +52,17 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from kvcomplete import low_bit_cost
     from kvcomplete.completion.model import loading
 
-    info = loading.load(_settings(args), None if args.json else _progress).info()
+    settings, progress = _settings(args), None if args.json else _progress
+    loaded = loading.load(settings, progress)
+    if args.measure and loaded.weights != "dense":
+        dense = loading.load(low_bit_cost.dense_settings(settings, loaded), progress)
+        _progress("measuring suggestion #1 against the dense weights, and ms per token", None)
+        low_bit_cost.save(low_bit_cost.record_path(settings, loaded), low_bit_cost.measure(settings, loaded, dense))
+    cost = low_bit_cost.summary(settings, loaded)
+    info = loaded.info() | ({"low_bit_cost": cost} if cost else {})
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -198,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         run=cmd_setup)
     info = _command(commands, "info", cmd_info, "model, family, rotary variant, parameters, device, dtype, FIM")
     info.add_argument("--json", action="store_true")
+    info.add_argument("--measure", action="store_true", help="low-bit weights: measure suggestion #1's agreement "
+                      "with the dense weights and both ms per token (loads the model twice), and keep the record")
     _add_complete(commands)
     serve = _command(commands, "serve", cmd_serve, "LSP server over stdio (or --tcp 127.0.0.1:PORT)")
     serve.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on a loopback TCP port instead of stdio")

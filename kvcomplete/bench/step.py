@@ -128,11 +128,11 @@ def code_points(text: str, count: int) -> list[tuple[int, int]]:
             for index in picks]
 
 
-def agreement(loadeds: dict[str, LoadedModel], modules: int, per_module: int) -> dict:
-    """Suggestion #1 of each variant against fp32's on the same points."""
+def agreement(loadeds: dict[str, LoadedModel], modules: int, per_module: int, reference: str = "fp32") -> dict:
+    """Suggestion #1 of each variant against ``reference``'s on the same points."""
     settings = Settings(device="cpu", suggestions=1, max_tokens=16, speculation=False)
     engines = {name: Engine(settings, loaded=loaded) for name, loaded in loadeds.items()}
-    vocab = engines["fp32"].vocab
+    vocab = engines[reference].vocab
     same, points, rows = dict.fromkeys(engines, 0), 0, []
     for path in held_out_modules(every=5, min_chars=20000)[:modules]:
         text = cut_to_tokens(read_module(path), 700, vocab)
@@ -147,9 +147,9 @@ def agreement(loadeds: dict[str, LoadedModel], modules: int, per_module: int) ->
                 firsts[name] = suggestions[0].text if suggestions else ""
             points += 1
             for name in engines:
-                same[name] += firsts[name] == firsts["fp32"]
+                same[name] += firsts[name] == firsts[reference]
             rows.append({"module": path.name, "line": line, "suggestions": firsts})
-    return {"points": points, "same_as_fp32": same, "rows": rows}
+    return {"points": points, "reference": reference, "same_as_reference": same, "rows": rows}
 
 
 def run(quick: bool) -> tuple[dict, dict[str, LoadedModel]]:
@@ -176,7 +176,7 @@ def markdown(result: dict) -> str:
     setup, agree = result["setup"], result["agreement"]
     auto = setup["auto"]
     rows = [{"variant": name, "same_as_fp32": count, "points": agree["points"],
-             "share": round(count / max(1, agree["points"]), 3)} for name, count in agree["same_as_fp32"].items()]
+             "share": round(count / max(1, agree["points"]), 3)} for name, count in agree["same_as_reference"].items()]
     layers = "; ".join(f"{name}: {kinds}" for name, kinds in setup["layers"].items())
     return (f"Defaults here: dtype {auto['dtype']} ({auto['dtype_reason']}); weights {auto['weights_reason']}. "
             f"Linear layers of each variant: {layers}.\n\n"

@@ -18,7 +18,7 @@ MODEL_FLAGS = ["--model", "--device", "--dtype", "--weights", "--compile", "--no
                "--latency-budget-ms", "--fim-layout", "--kernels", "--allow-pickle"]
 BACKEND_FLAGS = ["--backend", "--backend-url", "--backend-model", "--backend-timeout-ms"]
 FLAGS = {
-    "info": [*MODEL_FLAGS, "--json"],
+    "info": [*MODEL_FLAGS, "--json", "--measure"],
     "complete": [*MODEL_FLAGS, *BACKEND_FLAGS, "-k", "--max-tokens", "--no-speculation", "--json", "--workspace"],
     "serve": [*MODEL_FLAGS, *BACKEND_FLAGS, "--tcp"],
     "demo": [*MODEL_FLAGS, "-k", "--max-tokens", "--pace", "--compare"],

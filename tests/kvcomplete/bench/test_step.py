@@ -21,7 +21,7 @@ def test_markdown_names_the_defaults_and_the_shares():
                                  "weights_reason": "auto: dense"}},
               "forwards": [{"threads": 1, "variant": "fp32", "n=1": 60.0, "n=16": 90.0, "n=16 / n=1": 1.5}],
               "greedy": [{"decoder": "fp32", "tokens": 32, "tokens_per_s": 15.5, "vs_best_transformers": 1.0}],
-              "agreement": {"points": 4, "same_as_fp32": {"fp32": 4, "bf16+int8": 3}, "rows": []}}
+              "agreement": {"points": 4, "reference": "fp32", "same_as_reference": {"fp32": 4, "bf16+int8": 3}, "rows": []}}
     text = markdown(result)
     assert "dtype bfloat16 (auto: CPU computes bf16 natively)" in text and "bf16+int8: int8 x211" in text
     assert "| bf16+int8 | 3 | 4 | 0.75 |" in text
