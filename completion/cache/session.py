@@ -115,8 +115,9 @@ class Session:
         store.keys[:, :, slots] = store.original_keys[:, :, slots]
         rotary = self.runner.loaded.rotary
         target = torch.arange(first, first + count, device=store.encoded_at.device)
-        rope_shift(store.keys[:, :, slots], store.encoded_at[slots], target, rotary.inv_freq, rotary.rotary_dim,
-                   backend=self.runner.kernel_backend)
+        for layers, inv_freq in rotary.layer_runs():
+            rope_shift(store.keys[layers, :, slots], store.encoded_at[slots], target, inv_freq, rotary.rotary_dim,
+                       backend=self.runner.kernel_backend)
 
     @torch.inference_mode()
     def refresh(self, limit: int | None = None) -> int:

@@ -91,7 +91,12 @@ def _rotary_per_layer_type(config) -> dict[str, dict]:
 
 
 def rope_type_of(config) -> str | None:
-    """The rotary variant from the config, or None for a model without rotary embeddings."""
+    """The rotary variant from the config (the one variant all layer types share), or None for a model without
+    rotary embeddings."""
+    per_layer_type = _rotary_per_layer_type(config)
+    if per_layer_type:
+        kinds = {params.get("rope_type", "default") for params in per_layer_type.values()}
+        return kinds.pop() if len(kinds) == 1 else "mixed: " + ", ".join(sorted(kinds))
     params = getattr(config, "rope_parameters", None)
     if isinstance(params, dict) and params:
         return params.get("rope_type", "default")
@@ -99,18 +104,10 @@ def rope_type_of(config) -> str | None:
 
 
 def check_rotary(config, pie: bool) -> str:
-    per_layer_type = _rotary_per_layer_type(config)
-    if per_layer_type:
-        bases = ", ".join(f"{kind}: base {params.get('rope_theta', 0):.0f}" for kind, params in per_layer_type.items())
-        window = getattr(config, "sliding_window", None)
-        raise ModelError(f"{config.model_type}: its layers use different rotary frequencies ({bases})"
-                         + (f" and sliding-window attention ({window} tokens)" if window else "")
-                         + "; kvcomplete re-rotates cached keys with one set of frequencies and lets every layer "
-                           "see the whole cached window, so it cannot run this model yet")
     rope_type = rope_type_of(config)
     if rope_type is None:
         raise ModelError(f"{config.model_type} models have no rotary position embeddings; "
-                         "kvcomplete needs a rotary model (Llama, Qwen2, Starcoder2, GPT-NeoX, Phi, ...)")
+                         "kvcomplete needs a rotary model (Llama, Qwen2, Starcoder2, GPT-NeoX, Phi, Gemma 3, ...)")
     if rope_type not in SHIFTABLE_ROPE_TYPES and pie:
         why = ("its rotary frequencies change with the sequence length"
                if rope_type in LENGTH_DEPENDENT_ROPE_TYPES else "kvcomplete cannot re-rotate this variant")
@@ -120,13 +117,31 @@ def check_rotary(config, pie: bool) -> str:
 
 
 def rotary_spec(model: torch.nn.Module, rope_type: str) -> RotarySpec:
-    """The inverse frequencies the model actually uses (scaling applied, YaRN's attention factor not)."""
-    holders = [m for m in model.modules() if isinstance(getattr(m, "inv_freq", None), torch.Tensor)]
-    if not holders:
+    """The inverse frequencies the model actually uses (scaling applied, YaRN's attention factor not): one set,
+    or, where layer types differ in them, each layer's (transformers keeps ``<layer type>_inv_freq``)."""
+    holder = next((module for module in model.modules()
+                   if any(name.endswith("inv_freq") for name, _ in module.named_buffers(recurse=False))), None)
+    if holder is None:
         raise ModelError(f"{model.config.model_type}: no rotary embedding module (inv_freq) found")
-    inv_freq = holders[0].inv_freq.detach().to(torch.float32).clone()
-    return RotarySpec(inv_freq=inv_freq, rotary_dim=2 * inv_freq.numel(), rope_type=rope_type,
-                      shiftable=rope_type in SHIFTABLE_ROPE_TYPES)
+    layers = model.config.num_hidden_layers
+    if isinstance(getattr(holder, "inv_freq", None), torch.Tensor):
+        inv_freqs = [holder.inv_freq] * layers
+    else:
+        inv_freqs = [getattr(holder, f"{kind}_inv_freq") for kind in model.config.layer_types[:layers]]
+    runs = _runs([freq.detach().to(torch.float32).clone() for freq in inv_freqs])
+    first = runs[0][1]
+    return RotarySpec(inv_freq=first, rotary_dim=2 * first.numel(), rope_type=rope_type,
+                      shiftable=rope_type in SHIFTABLE_ROPE_TYPES, per_layer=runs if len(runs) > 1 else ())
+
+
+def _runs(inv_freqs: list[torch.Tensor]) -> tuple[tuple[slice, torch.Tensor], ...]:
+    """Runs of consecutive layers with equal frequencies, as (layers, inv_freq)."""
+    runs, start = [], 0
+    for layer in range(1, len(inv_freqs) + 1):
+        if layer == len(inv_freqs) or not torch.equal(inv_freqs[layer], inv_freqs[start]):
+            runs.append((slice(start, layer), inv_freqs[start]))
+            start = layer
+    return tuple(runs)
 
 
 def load(settings: Settings, progress: Progress | None = None) -> LoadedModel:

@@ -45,6 +45,7 @@ class ModelRunner:
         self.device = loaded.device
         config = loaded.config
         self.store_shape = (config.num_hidden_layers, num_kv_heads(config), head_dim(config))
+        self.sliding_window = sliding_window(config)
         self.tokens_encoded = 0
         self._cache_argument = cache_argument(type(self.model).forward)
         counts = (available_threads(),) if loaded.compiled else candidate_counts(available_threads())
@@ -64,10 +65,11 @@ class ModelRunner:
             triton = triton_runs("reference" if kernels == "torch" else kernels, self.device.type == "cuda")
         except ValueError as error:
             raise ModelError(f"kernels={kernels!r} cannot run on {self.device}: {error}") from None
-        fits = self.store_shape[2] <= MAX_HEAD_DIM
+        fits = self.store_shape[2] <= MAX_HEAD_DIM and self.sliding_window is None
         if triton and not fits and kernels == "triton":
-            raise ModelError(f"kernels='triton': the tree-attention kernel takes head dims up to {MAX_HEAD_DIM}, "
-                             f"this model's is {self.store_shape[2]}; use kernels 'auto' or 'torch'")
+            raise ModelError(f"kernels='triton': the tree-attention kernel takes head dims up to {MAX_HEAD_DIM} and "
+                             f"no sliding window, this model has {self.store_shape[2]} and {self.sliding_window}; "
+                             "use kernels 'auto' or 'torch'")
         self.kernel_backend = "triton" if triton else "reference"
         self.tree_kernel = triton and fits
 
@@ -92,11 +94,14 @@ class ModelRunner:
             mask, attention_args = self._tree_block(prefix_len, visible)
         else:
             mask, attention_args = self._full_mask(prefix_len, visible), {}
+            if self.sliding_window is not None:
+                mask = self._masks_by_layer_type(store, mask, positions, write_at)
         if embeds is None:
             inputs = {"input_ids": torch.tensor([tokens], dtype=torch.long, device=self.device)}
         else:
             inputs = {"inputs_embeds": embeds.to(device=self.device, dtype=self.loaded.dtype).unsqueeze(0)}
         cache = store.cache_for_write(write_at, n)
+        store.encoded_at[write_at: write_at + n] = positions.to(store.encoded_at.device)
         keep = logits_for or slice(None)
         threads = self._use_threads(n)
         started = time.perf_counter()
@@ -127,6 +132,20 @@ class ModelRunner:
         mask[0, 0, :, prefix_len:] = visible.to(self.device)
         return mask
 
+    def _masks_by_layer_type(self, store: KVStore, mask: torch.Tensor, positions: torch.Tensor,
+                             write_at: int) -> dict[str, torch.Tensor]:
+        """transformers' per-layer-type masks: full-attention layers take ``mask``; sliding-window layers see, of
+        it, the keys less than the window behind each query. A document slot's key sits at the slot's position
+        (encodes write there and PIE re-rotates moved keys there); a scratch slot's at the position it was
+        written with; the new tokens' at ``positions``."""
+        n, context = positions.shape[0], mask.shape[-1]
+        keys = torch.arange(context, device=self.device)
+        scratch = slice(store.length, write_at)
+        keys[scratch] = store.encoded_at[scratch].to(self.device)
+        keys[write_at:] = positions.to(self.device)
+        near = keys[None, :] > positions.to(self.device)[:, None] - self.sliding_window
+        return {"full_attention": mask, "sliding_attention": mask & near.view(1, 1, n, context)}
+
     def _tree_block(self, prefix_len: int, visible: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """The tree block's mask [1, 1, n, S] and the ``tree_block`` argument (the tree-kernel path)."""
         tree_start, tree_mask = split_tree_block(prefix_len, visible)
@@ -150,9 +169,15 @@ class ModelRunner:
             positions = torch.arange(at, at + len(chunk))
             causal = torch.ones(len(chunk), len(chunk), dtype=torch.bool).tril()
             logits = self.forward(store, chunk, positions, at, at, causal, logits_for=slice(-1, None))
-            store.encoded_at[at: at + len(chunk)] = positions.to(store.encoded_at.device)
             store.length = at + len(chunk)
         return logits
+
+
+def sliding_window(config) -> int | None:
+    """The window of the model's sliding-window layers (Gemma 3's local layers), None when every layer sees
+    all keys."""
+    window = getattr(config, "sliding_window", None)
+    return window if window and "sliding_attention" in (getattr(config, "layer_types", None) or ()) else None
 
 
 def cache_argument(forward: Callable) -> str:

@@ -68,6 +68,7 @@ class PromptBuilder:
                  window: WindowPolicy) -> None:
         self.vocab, self.start_token = vocab, start_token
         self.layout, self.fim, self.window = layout, fim, window
+        self.lead = leading_tokens(vocab.tokenizer)
 
     def split(self, mirror: TokenMirror, offset: int) -> Split:
         """Where ``offset`` falls in the tokens, with token healing applied."""
@@ -87,11 +88,12 @@ class PromptBuilder:
         window = self.window.for_request(doc.window, split.prompt_length, len(mirror.tokens), doc.starts_line,
                                          with_after=fim, grow=full and not fim)
         before = mirror.tokens[window.start: split.prompt_length]
+        context = self.lead + list(context)
         if not fim:
-            tokens = list(context) + mirror.tokens[window.start: window.end]
-            return Target(tokens, window, self._prompt(list(context) + before, split.healed))
+            tokens = context + mirror.tokens[window.start: window.end]
+            return Target(tokens, window, self._prompt(context + before, split.healed))
         after = self._tokens_after(mirror, split, window.end)
-        tokens = list(context) + flatten(fim_segments(self.layout, self.fim, before, after))
+        tokens = context + flatten(fim_segments(self.layout, self.fim, before, after))
         prompt = Prompt(prefix_len=len(tokens) - 1, last_token=tokens[-1], last_position=len(tokens) - 1,
                         healed=split.healed, context=tuple(before))
         return Target(tokens, window, prompt)
@@ -117,3 +119,13 @@ class PromptBuilder:
                 return self.vocab.encode(rest.decode("utf-8")) + mirror.tokens[index: max(index, end)]
             except UnicodeDecodeError:
                 rest, index = rest + self.vocab.bytes_of[mirror.tokens[index]], index + 1
+
+
+def leading_tokens(tokenizer) -> list[int]:
+    """What the tokenizer puts before any text: BOS for Gemma, Llama 2/3 and DeepSeek-Coder, nothing for Qwen2,
+    StarCoder2 or SmolLM2. Prompts start the way the model saw text start in training (Gemma without its BOS
+    suggests noticeably worse code)."""
+    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
+    marked = tokenizer("x")["input_ids"]
+    starts = [at for at in range(len(marked) - len(plain) + 1) if marked[at: at + len(plain)] == plain]
+    return marked[: starts[0]] if starts else []

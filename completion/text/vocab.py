@@ -40,8 +40,11 @@ class Vocabulary:
 
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
+        # Added tokens are special unless marked otherwise: Gemma adds thousands of ordinary ones ("\n", runs
+        # of spaces, HTML tags) that are document text like any other token.
+        added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
         self.special_ids = frozenset(tokenizer.all_special_ids) | frozenset(
-            getattr(tokenizer, "added_tokens_decoder", {}) or {})
+            token_id for token_id, token in added.items() if getattr(token, "special", True))
         pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         self.bytes_of: list[bytes] = [self._piece_bytes(i, piece) for i, piece in enumerate(pieces)]
         # Sorted (bytes, id) of ordinary tokens, for "tokens that start with these bytes" look-ups.

@@ -17,19 +17,27 @@ from kvcomplete.completion.text.vocab import Vocabulary
 SOURCE = "import math\n\n\ndef area(radius):\n    return math.pi * radius ** 2\n\n\ndef circumference(radius):\n"
 
 
+@pytest.fixture(scope="module", params=["llama", "gemma3_text"])
+def model_dir(request, tiny_model_dir, save_tiny_model, tmp_path_factory, tokenizer):
+    """The default model's family, and Gemma 3's sliding-window layers (a window shorter than SOURCE)."""
+    if request.param == "llama":
+        return tiny_model_dir
+    return save_tiny_model(request.param, tmp_path_factory.mktemp(request.param), tokenizer)
+
+
 @pytest.fixture(scope="module")
-def tiny(tiny_model_dir):
+def tiny(model_dir):
     # float32: the comparisons below hold to fp32 rounding (bf16 on the default model: test_engine_speculation)
-    loaded = load(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32", weights="fp32"))
+    loaded = load(Settings(model=str(model_dir), device="cpu", dtype="float32", weights="fp32"))
     return loaded, ModelRunner(loaded), Vocabulary(loaded.tokenizer)
 
 
 @pytest.fixture(scope="module")
-def stock_model(tiny_model_dir):
+def stock_model(model_dir):
     """The same weights with transformers' own SDPA attention and cache: the reference."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa").eval()
+    return AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa").eval()
 
 
 def generate(model, tokens, count):

@@ -30,17 +30,14 @@ def test_non_rotary_model_is_refused(tmp_path, tokenizer):
         load(Settings(model=str(tmp_path)))
 
 
-def test_a_model_with_rotary_frequencies_per_layer_type_is_refused_saying_why(tmp_path, tokenizer):
-    """Gemma 3: local layers (sliding window, base 10k) and global ones (base 1M) rotate differently."""
-    import transformers
-
-    config = transformers.Gemma3TextConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_attention_heads=2,
-                                           num_key_value_heads=1, head_dim=16, num_hidden_layers=2, sliding_window=16)
-    transformers.Gemma3ForCausalLM(config).save_pretrained(tmp_path)
-    with pytest.raises(ModelError, match="gemma3_text: its layers use different rotary frequencies") as refused:
-        load(Settings(model=str(tmp_path)))
-    for part in ("sliding_attention: base 10000", "full_attention: base 1000000", "sliding-window attention (16 tokens)"):
-        assert part in str(refused.value)
+def test_rotary_frequencies_per_layer_type_are_kept_per_layer(save_tiny_model, tmp_path, tokenizer):
+    """Gemma 3: local layers (sliding window, base 10k) and global ones (base 1M) rotate differently; PIE
+    re-rotates each run of layers with its own frequencies."""
+    loaded = load(Settings(model=str(save_tiny_model("gemma3_text", tmp_path, tokenizer)), device="cpu"))
+    runs = loaded.rotary.layer_runs()
+    assert [run for run, _ in runs] == [slice(0, 1), slice(1, 2), slice(2, 3)]
+    bases = [1 / float(inv_freq[1]) ** (loaded.rotary.rotary_dim / 2) for _, inv_freq in runs]
+    assert bases == pytest.approx([10_000, 1_000_000, 10_000], rel=1e-3)
 
 
 def test_length_dependent_rotary_needs_pie_off(save_tiny_model, tmp_path, tokenizer):
