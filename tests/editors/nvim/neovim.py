@@ -71,6 +71,35 @@ def vim_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def fake_server(capabilities: str, answer: str, notify: str = "") -> str:
+    """Lua that configures a fake in-process ``kvcomplete`` language server: ``initialize`` gets
+    ``capabilities`` (a Lua table), another request ``answer``'s result (a Lua chunk that sets ``result`` from
+    ``method`` and ``params``), a notification runs ``notify`` (``method``, ``params``). ``_G.fake.dispatchers``
+    sends the editor notifications."""
+    return f"""
+  vim.lsp.config('kvcomplete', {{ cmd = function(dispatchers)
+    _G.fake.dispatchers = dispatchers
+    local id = 0
+    return {{
+      request = function(method, params, callback)
+        id = id + 1
+        local result = nil
+        if method == 'initialize' then
+          result = {{ capabilities = {capabilities} }}
+        else
+          {answer}
+        end
+        vim.schedule(function() callback(nil, result) end)
+        return true, id
+      end,
+      notify = function(method, params) {notify} return true end,
+      is_closing = function() return false end,
+      terminate = function() end,
+    }}
+  end }})
+"""
+
+
 class Neovim:
     """A headless Neovim listening on a socket, its init file calling ``setup(options)``."""
 

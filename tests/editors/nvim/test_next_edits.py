@@ -12,6 +12,8 @@ import json
 
 import pytest
 
+from tests.editors.nvim import neovim as nvim_helpers
+
 pytestmark = pytest.mark.e2e  # a headless Neovim per test
 
 # A rename of `total` to `amount` made once, on line 0: the server proposes the two calls, line 2's first.
@@ -26,33 +28,13 @@ def rename(line: int, character: int, score: float) -> dict:
 
 EDITS = [rename(2, 6, 0.9), rename(3, LAST_AT, 0.8)]
 
-FAKE_SERVER = """
-  _G.fake = { feedback = {}, requests = {} }
-  vim.lsp.config('kvcomplete', { cmd = function(dispatchers)
-    _G.fake.dispatchers = dispatchers
-    local id = 0
-    return {
-      request = function(method, params, callback)
-        id = id + 1
-        local result = nil
-        if method == 'initialize' then
-          result = { capabilities = { positionEncoding = 'utf-16', textDocumentSync = { openClose = true, change = 2 } } }
-        elseif method == 'kvcomplete/nextEdits' then
+FAKE_SERVER = "_G.fake = { feedback = {}, requests = {} }" + nvim_helpers.fake_server(
+    "{ positionEncoding = 'utf-16', textDocumentSync = { openClose = true, change = 2 } }",
+    """if method == 'kvcomplete/nextEdits' then
           table.insert(_G.fake.requests, params)
           result = _G.fake.answer
-        end
-        vim.schedule(function() callback(nil, result) end)
-        return true, id
-      end,
-      notify = function(method, params)
-        if method == 'kvcomplete/nextEditFeedback' then table.insert(_G.fake.feedback, params) end
-        return true
-      end,
-      is_closing = function() return false end,
-      terminate = function() end,
-    }
-  end })
-"""
+        end""",
+    "if method == 'kvcomplete/nextEditFeedback' then table.insert(_G.fake.feedback, params) end")
 
 # Send kvcomplete/nextEditsReady with DATA.edits for the current buffer at its version plus DATA.behind (0: current).
 READY = """

@@ -8,43 +8,24 @@ The fake speaks UTF-16, so the position must be converted from Neovim's byte col
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from tests.editors.nvim.neovim import Neovim
+from tests.editors.nvim import neovim
+from tests.editors.nvim.neovim import Neovim
 
 pytestmark = pytest.mark.e2e  # a headless Neovim per test
 
 LINE = "x = 'é☕😀'"  # the cursor after it: 15 bytes, 10 UTF-16 code units
 COLUMN = len(LINE.encode("utf-16-le")) // 2
 
-FAKE_SERVER = """
-  _G.fake = { requests = {} }
-  vim.lsp.config('kvcomplete', { cmd = function(dispatchers)
-    _G.fake.dispatchers = dispatchers
-    local id = 0
-    return {
-      request = function(method, params, callback)
-        id = id + 1
-        local result = nil
-        if method == 'initialize' then
-          result = { capabilities = { positionEncoding = 'utf-16', inlineCompletionProvider = true,
-                                      textDocumentSync = { openClose = true, change = 2 } } }
-        elseif method == 'textDocument/inlineCompletion' then
+FAKE_SERVER = "_G.fake = { requests = {} }" + neovim.fake_server(
+    "{ positionEncoding = 'utf-16', inlineCompletionProvider = true, textDocumentSync = { openClose = true, "
+    "change = 2 } }",
+    """if method == 'textDocument/inlineCompletion' then
           table.insert(_G.fake.requests, params)
           result = { items = { { insertText = (' + 1'):rep(#_G.fake.requests) } } }
-        end
-        vim.schedule(function() callback(nil, result) end)
-        return true, id
-      end,
-      notify = function() return true end,
-      is_closing = function() return false end,
-      terminate = function() end,
-    }
-  end })
-"""
+        end""")
 
 # The ghost text on screen, from whichever UI drew it.
 GHOST = """
