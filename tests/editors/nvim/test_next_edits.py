@@ -51,7 +51,10 @@ STATE = """
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
     local details = mark[4]
     shown = shown or {}
-    if details.hl_group then
+    if details.sign_text then
+      shown.signs = shown.signs or {}
+      table.insert(shown.signs, mark[2])
+    elseif details.hl_group then
       shown.old = { mark[2], mark[3], details.end_row, details.end_col }
     else
       shown.new = { mark[2], mark[3], details.virt_text[1][1], #(details.virt_lines or {}) }
@@ -92,7 +95,7 @@ def ready(nvim, edits: list[dict], behind: int = 0) -> dict:
 def test_the_best_proposal_shows_at_its_place_and_a_stale_set_does_not(nvim):
     assert ready(nvim, EDITS, behind=1)["shown"] is None  # for the version before: stale
     shown = ready(nvim, EDITS)["shown"]
-    assert shown == {"old": [2, 6, 2, 11], "new": [2, 11, "amount", 0]}
+    assert shown == {"old": [2, 6, 2, 11], "new": [2, 11, "amount", 0], "signs": [3]}  # a sign at the other one
     multi = {**EDITS[0], "newText": "amount(\n    xs)"}
     assert ready(nvim, [multi])["shown"]["new"] == [2, 11, "amount(", 1]  # the second line as a virtual line
 
@@ -102,11 +105,12 @@ def test_tab_jumps_then_applies_and_shows_the_next_then_the_last(nvim):
     nvim.keys("gg<Tab>")
     state = nvim.lua(STATE)
     assert state["cursor"] == [3, 6] and state["lines"] == SOURCE  # jumped, nothing applied
+    assert state["shown"]["signs"] == [3]  # the other proposal's line
     nvim.keys("<Tab>")
     state = nvim.lua(STATE)
     assert state["lines"][2] == "print(amount([1]))"
     byte_at = len(SOURCE[3][:LAST_AT].encode())
-    assert state["shown"]["old"] == [3, byte_at, 3, byte_at + 5]
+    assert state["shown"]["old"] == [3, byte_at, 3, byte_at + 5] and "signs" not in state["shown"]
     nvim.keys("<Tab><Tab>")
     state = nvim.lua(STATE)
     assert state["lines"][3] == "x = '☕'; amount([2])" and state["shown"] is None

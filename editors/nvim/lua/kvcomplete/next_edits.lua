@@ -1,6 +1,7 @@
 --- Next edits: after an edit the server proposes edits elsewhere in the buffer (`kvcomplete/nextEditsReady`, or
 --- `kvcomplete/nextEdits` asked by :KvcompleteNextEdit). The best one is shown at its place: its old text
---- highlighted, its new text as virtual text after it (the lines after the first as virtual lines). In Normal mode
+--- highlighted, its new text as virtual text after it (the lines after the first as virtual lines); the lines of
+--- the others get a sign (`»`, highlight `KvcompleteNextEditSign`). In Normal mode
 --- `next_edit_key` jumps to it, or applies it when the cursor is on its lines, and then shows the next one;
 --- `next_edit_dismiss_key` dismisses the set. Accepts and dismissals are reported with
 --- `kvcomplete/nextEditFeedback`.
@@ -27,6 +28,7 @@ local function define_highlights()
   api.nvim_set_hl(0, 'KvcompleteNextEditOld', { default = true, strikethrough = true, fg = removed.fg,
     bg = removed.bg, ctermfg = removed.ctermfg, ctermbg = removed.ctermbg })
   api.nvim_set_hl(0, 'KvcompleteNextEditNew', { default = true, link = 'DiffAdd' })
+  api.nvim_set_hl(0, 'KvcompleteNextEditSign', { default = true, link = 'DiffChange' })
 end
 define_highlights()
 api.nvim_create_autocmd('ColorScheme', {
@@ -103,9 +105,16 @@ local function sweep(bufnr, state)
   end, state.proposals)
 end
 
---- Draw the best proposal: its old text highlighted, its new text after it.
+--- Draw the best proposal: its old text highlighted, its new text after it; a sign on the lines of the others.
 local function draw(bufnr, state)
   api.nvim_buf_clear_namespace(bufnr, namespace, 0, -1)
+  for index = 2, #state.proposals do
+    local other = valid_place(bufnr, state.proposals[index])
+    if other then
+      api.nvim_buf_set_extmark(bufnr, namespace, other[1], 0, { sign_text = '»',
+        sign_hl_group = 'KvcompleteNextEditSign' })
+    end
+  end
   local proposal = state.proposals[1]
   local place = proposal and valid_place(bufnr, proposal)
   if not place then
