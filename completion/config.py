@@ -157,7 +157,8 @@ class Settings:
     next_edits_threshold: float = setting(
         -1.0, lsp="nextEditsThreshold",
         doc="a next-edit candidate is proposed when its score (log p of the new text − log p of the old, with "
-            "the next 4 tokens, in nats) is above this (docs/next-edits.md, \"The threshold\")")
+            "the next 4 tokens, in nats) is above this, and within 4 of the best (docs/next-edits.md, \"The "
+            "threshold\": pure insertions and deletions get their own margins)")
     fim_layout: str = setting(
         "auto", lsp="fimLayout", flag="--fim-layout", choices=FIM_LAYOUTS,
         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens",
@@ -206,6 +207,12 @@ class Settings:
         doc="a request that has no text from the backend by then answers empty (with the reason in the log); "
             "`latencyBudgetMs` still cuts an answer that has text. A backend that fails is tried again after "
             "1, 2, 4, 8, then every 10 s")
+    backend_fallback: bool = setting(
+        False, lsp="backendFallback", flag="--backend-fallback", commands=("complete", "serve"),
+        help="while the backend is down, answer with the local model (loaded at the first failure)",
+        doc="while the backend is down, the local model answers: it loads in the background at the first failure "
+            "(its weights on the workstation, as `backend: local`) and stays in step with the open documents; "
+            "`false`: requests answer empty until the backend is back")
     log_level: str = setting(
         "info", lsp="logLevel", choices=LOG_LEVELS,
         doc="`error`, `warning`, `info`, `debug`: stderr and `window/logMessage`")

@@ -116,6 +116,11 @@ class KvCompleteServer(LanguageServer):
             logger.info("model ready: %s", info)
             self.workspace_index.model_ready()
 
+    def backend_changed(self, message: str, up: bool) -> None:
+        """A remote backend went down or came back: shown once each time (the log has each error)."""
+        kind = types.MessageType.Info if up else types.MessageType.Warning
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
     def suggestions_changed(self, uri: str, offset: int) -> None:
         """Background decoding extended the suggestions at ``offset`` of ``uri``: tell the editor (throttled)."""
         self.refresh.changed(uri, offset)

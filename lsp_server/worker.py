@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 class WorkerEvents(Protocol):
     """What the worker tells the server, on the event loop: model loading started, progressed, ended;
-    suggestions grew; next edits are ready."""
+    suggestions grew; next edits are ready; a remote backend went down or came back."""
 
     def load_started(self) -> None: ...
 
@@ -44,6 +44,8 @@ class WorkerEvents(Protocol):
     def suggestions_changed(self, uri: str, offset: int) -> None: ...
 
     def next_edits_ready(self, uri: str, text: str, proposals: list) -> None: ...
+
+    def backend_changed(self, message: str, up: bool) -> None: ...
 
 
 class EngineWorker:
@@ -194,6 +196,7 @@ class EngineWorker:
             return
         engine.on_suggestions_changed = lambda uri, offset: self._notify(self._events.suggestions_changed, uri, offset)
         engine.on_next_edits_ready = lambda *ready: self._notify(self._events.next_edits_ready, *ready)
+        engine.on_backend_changed = lambda message, up: self._notify(self._events.backend_changed, message, up)
         self._engine, self._settings = engine, settings
         self._finish_load(engine.info, None)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.remote.api import Api, EngineFacts, RemoteRequest, WrongModel
 from kvcomplete.completion.remote.client import EngineUnavailable, EventStream, HttpClient
@@ -12,11 +14,13 @@ from kvcomplete.completion.remote.openai import OpenAiApi
 
 
 class Backend:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_change: Callable[[str, bool], None] = lambda message, up: None) -> None:
+        """``on_change``: told (a message for the user, whether it is up) when it goes down or comes back."""
         self.kind, self.timeout_s = settings.backend, settings.backend_timeout_ms / 1000
         self.http = HttpClient(settings.backend_url)
         self.api: Api = LlamaServerApi() if settings.backend == "llama-server" else OpenAiApi(settings.backend_model)
-        self.link = BackendLink(settings.backend, self.http.base_url)
+        self.link = BackendLink(settings.backend, self.http.base_url, fallback=settings.backend_fallback,
+                                on_change=on_change)
         self.facts: EngineFacts | None = None
 
     def check(self, vocab_size: int, name: str) -> bool:

@@ -6,7 +6,7 @@ prefix cache holds across keystrokes), token healing, the stop rule, type-along 
 server runs the forwards: each request sends the prompt's tokens to a slot chosen by a hash of the user and
 the file, and streams one greedy suggestion, closed as soon as the stop rule ends it (one cut at the latency
 budget streams on in idle time: InFlight). Lost against local (docs/teams.md): PIE, tree verification with
-drafts, prefetch after an accept, and the alternatives (suggestion #1 only).
+drafts, prefetch after an accept, the alternatives (suggestion #1 only). Backend down: LocalFallback answers.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from kvcomplete.completion.prompt.selector import ContextSelector
 from kvcomplete.completion.remote.api import USER, NoDrafters, RemoteRequest, remote_request
 from kvcomplete.completion.remote.backend import Backend
 from kvcomplete.completion.remote.client import Deadline, EngineUnavailable
+from kvcomplete.completion.remote.fallback import LocalFallback
 from kvcomplete.completion.remote.generation import SuggestionReader
 from kvcomplete.completion.remote.in_flight import InFlight
 from kvcomplete.completion.scheduler import Work
@@ -46,7 +47,8 @@ from kvcomplete.completion.text.mirror import TextChange
 from kvcomplete.completion.text.syntax import context_at, language_of
 from kvcomplete.completion.text.vocab import Vocabulary
 
-REMOTE_COUNTERS = ("remoteRequests", "remoteErrors", "remotePromptTokens", "remotePrefilled", "remoteCached")
+REMOTE_COUNTERS = ("remoteRequests", "remoteErrors", "remotePromptTokens", "remotePrefilled", "remoteCached",
+                   "fallbackAnswers")
 
 
 class RemoteEngine:
@@ -64,8 +66,18 @@ class RemoteEngine:
         self.statistics, self.remote = EngineStats(), Counter({name: 0 for name in REMOTE_COUNTERS})
         report(f"checking {settings.backend} at {settings.backend_url}", 0.8)
         self.in_flight: InFlight | None = None  # a suggestion cut at the latency budget, still streaming
-        self._check()
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
+        self.fallback = LocalFallback(settings, lambda uri, offset: self.on_suggestions_changed(uri, offset))
+        self._check()
+
+    @property
+    def on_backend_changed(self) -> Callable[[str, bool], None]:
+        """Told (a message for the user, whether it is up) when the backend goes down or comes back."""
+        return self.backend.link.on_change
+
+    @on_backend_changed.setter
+    def on_backend_changed(self, callback: Callable[[str, bool], None]) -> None:
+        self.backend.link.tell(callback)  # told at once if it is down already (checked before the editor listens)
 
     def _adopt(self, source: tuple[object, object, str]) -> None:
         self.source = source
@@ -109,12 +121,15 @@ class RemoteEngine:
     # -- documents -------------------------------------------------------------------------------------
     def open(self, uri: str, text: str, language_id: str | None = None) -> None:
         self.documents.open(uri, text, language_of(uri, language_id))
+        self.fallback.open(uri, text, self.documents[uri].language)
 
     def change(self, uri: str, changes: Sequence[TextChange]) -> None:
         self.statistics.count("editsApplied", self.documents.change(uri, changes))
+        self.fallback.change(uri, changes)
 
     def close(self, uri: str) -> None:
         self.documents.close(uri)
+        self.fallback.close(uri)
 
     def text(self, uri: str) -> str:
         return self.documents[uri].text
@@ -123,10 +138,12 @@ class RemoteEngine:
         if uri not in self.documents:
             raise UnknownDocument(uri)
         self.statistics.count("accepts")
+        self.fallback.accept(uri, accepted_text)
 
     def use_workspace(self, roots: Sequence[Path], files: Callable[[], Iterable[Path]] | None) -> None:
         """Choose context segments from the workspace's files, as the local engine does."""
         self.context.use_workspace(roots, files)
+        self.fallback.use_workspace(roots, files)
         for doc in self.documents:
             doc.context, doc.context_due = (), True
         self._build_prompts()
@@ -136,8 +153,8 @@ class RemoteEngine:
                  cancelled: Callable[[], bool] = lambda: False, budget_ms: float = 0,
                  arrived: float | None = None) -> Completion:
         """Suggestion #1 at ``offset`` from the backend (``k`` bounds type-along answers only), by ``budget_ms``
-        after ``arrived`` once it has text, and empty with the reason when the backend has none by
-        backendTimeoutMs or is down."""
+        after ``arrived`` once it has text; empty with the reason when the backend has none by backendTimeoutMs
+        or is down (then LocalFallback's answer once it is loaded, with backendFallback)."""
         started = time.perf_counter()
         arrived = started if arrived is None else arrived
         doc, k = self.documents.requested(uri, offset), k or self.settings.suggestions
@@ -149,6 +166,10 @@ class RemoteEngine:
             return Completion(doc.shown.continued(before, after)[:k], {"type_along": _ms_since(started)})
         self._end_in_flight()
         if not self.backend.usable(len(self.vocab), self.name):
+            local = self.fallback.ready(self.documents, self.context.workspace)
+            if local is not None:
+                self.remote["fallbackAnswers"] += 1
+                return local.complete(uri, offset, k, max_tokens, cancelled, budget_ms, arrived)
             return Completion([], {"total": _ms_since(started)}, reason=self.backend.link.reason())
         self.context.select(doc, list(reversed(list(self.documents))))
         target = self.prompts.target(doc, offset, self.context.segment(doc))
@@ -171,7 +192,6 @@ class RemoteEngine:
         suggestions = [Suggestion(reader.text, 0.0, reader.pieces)] if reader.text else []
         doc.shown = ShownSuggestions(before, after, tuple(suggestions))
         return suggestions
-
 
     def _generate(self, flight: InFlight, request: RemoteRequest, cancelled: Callable[[], bool],
                   budget_ms: float) -> str | None:
@@ -225,6 +245,8 @@ class RemoteEngine:
         if self.in_flight is not None:
             self._carry_on(self.in_flight)
             return True
+        if self.backend.link.state != "ok" and self.fallback.background_step():
+            return True
         if self.backend.link.state == "ok" or not self.backend.link.due() or not self.documents:
             return False
         if self._check():
@@ -251,7 +273,7 @@ class RemoteEngine:
     def stats(self) -> dict:
         return {**self.statistics.report(), **self.remote, "contextTokens": self.prompt_budget,
                 "windowTokens": self.window_policy.budget, "contextSegmentTokens": self.context.budget,
-                "backend": self.backend.link.report()}
+                "backend": {**self.backend.link.report(), "fallback": self.fallback.status()}}
 
     def reconfigure(self, settings: Settings) -> None:
         """Apply new settings: another ``model`` reads its tokenizer (documents reopened), another backend
@@ -259,11 +281,11 @@ class RemoteEngine:
         previous, documents = self.settings, list(self.documents)
         tokenizer = loading.load_tokenizer(settings) if settings.model != previous.model else None
         self._end_in_flight()
-        self.settings = settings
-        reconnect = (settings.backend, settings.backend_url, settings.backend_model) != (
-            previous.backend, previous.backend_url, previous.backend_model)
+        self.settings, self.fallback = settings, self.fallback.reconfigured(settings)
+        reconnect = (settings.backend, settings.backend_url, settings.backend_model, settings.backend_fallback) != (
+            previous.backend, previous.backend_url, previous.backend_model, previous.backend_fallback)
         if reconnect:
-            self.backend = Backend(settings)
+            self.backend = Backend(settings, self.on_backend_changed)
         if tokenizer is not None or (settings.fim_layout, settings.max_file_bytes) != (
                 previous.fim_layout, previous.max_file_bytes):
             self._adopt(tokenizer or self.source)

@@ -16,7 +16,7 @@ from kvcomplete.demo.server import console_script
 slow = pytest.mark.slow  # the test starts `kvcomplete` (torch, transformers) in a subprocess
 MODEL_FLAGS = ["--model", "--device", "--dtype", "--weights", "--compile", "--no-pie", "--context-tokens",
                "--latency-budget-ms", "--fim-layout", "--kernels", "--allow-pickle"]
-BACKEND_FLAGS = ["--backend", "--backend-url", "--backend-model", "--backend-timeout-ms"]
+BACKEND_FLAGS = ["--backend", "--backend-url", "--backend-model", "--backend-timeout-ms", "--backend-fallback"]
 FLAGS = {
     "info": [*MODEL_FLAGS, "--json", "--measure"],
     "complete": [*MODEL_FLAGS, *BACKEND_FLAGS, "-k", "--max-tokens", "--no-speculation", "--json", "--workspace"],

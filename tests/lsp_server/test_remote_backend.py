@@ -10,6 +10,7 @@ import json.decoder
 import time
 
 import pytest
+from lsprotocol import types
 
 from kvcomplete import llama_cpp
 from kvcomplete.bench.team import LlamaServerProcess
@@ -125,11 +126,19 @@ async def test_an_engine_killed_while_typing_answers_empty_then_resumes(start_se
     assert time.monotonic() - started < 5  # refused at once: no wait for backendTimeoutMs or a hang
     stats = await client.stats()
     assert stats["backend"]["state"] == "down" and "connection refused" in stats["backend"]["error"]
+    shown = await eventually(lambda: _shown(client, types.MessageType.Warning))
+    assert llama_server.url in shown[-1].message or "connection refused" in shown[-1].message, shown[-1].message
     llama_server.start()
     healthy_at = time.monotonic()
     await eventually(lambda: client.inline(URI, editor.position()), timeout=60, interval=0.2)
     # Within the retry delay (1 s, 2 s, 4 s ... after each failure) plus the restarted engine's cold prefill
     print("resumed after", round(time.monotonic() - healthy_at, 2), "s")
     assert (await client.stats())["backend"]["state"] == "ok"
+    assert await eventually(lambda: _shown(client, types.MessageType.Info))  # told once that it is back
+    assert len(_shown(client, types.MessageType.Warning)) == 1  # once, not per failed request
     assert await client.stop_server() == 0
 
+
+def _shown(client, kind: types.MessageType) -> list[types.ShowMessageParams]:
+    """The ``window/showMessage`` pop-ups of ``kind`` so far (falsy while there are none, for ``eventually``)."""
+    return [message for message in client.shown_messages if message.type == kind]

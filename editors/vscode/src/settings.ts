@@ -38,6 +38,7 @@ export const SERVER_KEYS = [
   'backendUrl',
   'backendModel',
   'backendTimeoutMs',
+  'backendFallback',
 ] as const;
 
 export type ServerOptions = Partial<Record<(typeof SERVER_KEYS)[number], unknown>>;

@@ -142,6 +142,22 @@ def test_an_engine_back_up_is_used_again_after_the_delay(fake_server, remote_eng
     assert engine.complete("file:///h.py", 6).suggestions
 
 
+def test_the_editor_is_told_when_the_engine_goes_down_and_when_it_is_back(fake_server, remote_engine):
+    engine = remote_engine(fake_server.url)
+    told = []
+    engine.on_backend_changed = lambda message, up: told.append((message, up))
+    engine.open("file:///h.py", "x = 1\n", "python")
+    fake_server.behaviour.status = 503
+    engine.complete("file:///h.py", 6)  # up: the request fails
+    engine.complete("file:///h.py", 6)  # down: not tried again, nothing more to say
+    fake_server.behaviour.status = 200
+    engine.backend.link.retry_at = 0.0
+    assert engine.background_step() is True
+    assert told == [((f"kvcomplete: llama-server at {fake_server.url}: HTTP 503 from POST /completion: the engine "
+                     "is loading (no suggestions until it answers)"), False),
+                    (f"kvcomplete: llama-server at {fake_server.url} answers again", True)]
+
+
 def test_another_model_is_refused_naming_both(fake_server, remote_engine):
     fake_server.behaviour.n_vocab = 32000
     engine = remote_engine(fake_server.url)
@@ -160,7 +176,8 @@ def test_prefill_and_cache_counts_come_from_the_server(fake_server, remote_engin
     stats = engine.stats()
     assert (stats["remoteRequests"], stats["remotePrefilled"], stats["remoteCached"]) == (1, 7, 93)
     assert stats["remotePromptTokens"] == len(fake_server.bodies()[0]["prompt"])
-    assert stats["backend"] == {"kind": "llama-server", "url": fake_server.url, "state": "ok", "error": None}
+    assert stats["backend"] == {"kind": "llama-server", "url": fake_server.url, "state": "ok", "error": None,
+                                "fallback": "off"}
 
 
 def test_typing_along_the_suggestion_asks_the_server_nothing(fake_server, remote_engine):
