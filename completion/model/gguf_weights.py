@@ -110,7 +110,7 @@ def load_in_bits(path: Path, config, dtype: torch.dtype, attn_implementation: st
     missing = set(model.load_state_dict(dense, strict=False, assign=True).missing_keys)
     model.tie_weights()
     missing -= {key for key in missing if key in _tied_keys(model)}
-    _return_freed_memory()
+    return_freed_memory()
     if missing:
         raise ValueError(f"{path.name} lacks {len(missing)} tensor(s) the model needs, e.g. {min(missing)}")
     return model, counts
@@ -131,7 +131,7 @@ def _low_bit_layer(tensor, processor, names: dict[str, str], linear: nn.Linear,
     return "int8", Int8Linear(weight if identity else weight[order], linear.bias, dtype)
 
 
-def _return_freed_memory() -> None:
+def return_freed_memory() -> None:
     """Hand the conversion's freed buffers back to the OS (glibc keeps them otherwise: 0.5 GB for a 1.5B model),
     so that resident memory follows the file."""
     try:

@@ -23,6 +23,7 @@ from kvcomplete.bench.report import header, header_markdown, table
 from kvcomplete.bench.step import CONTEXT, TREE, context_ids, forward_costs
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.model import default_model
+from kvcomplete.completion.model.gguf_weights import return_freed_memory
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.threads import available_threads
 
@@ -55,6 +56,8 @@ def resident_mb() -> float:
 def kvcomplete_figures(path: Path, repeats: int, note: str | None) -> tuple[dict, dict]:
     """Load ``path`` with default settings and time forward(1) and forward(16) after CONTEXT tokens; the
     figures, and the report header of that load."""
+    gc.collect()  # the previous file's model: freed and handed back before this one's memory is counted
+    return_freed_memory()
     before = resident_mb()
     started = time.perf_counter()
     loaded = load(Settings(model=str(path)))
