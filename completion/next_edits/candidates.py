@@ -1,43 +1,32 @@
 """Where else the user's last edit could be made: places holding the same tree-sitter leaves it changed.
 
-The edited lines before and after are compared as sequences of leaf tokens (identifiers, keywords,
-punctuation, literals: kind and text; strings and comments word by word). Their common prefix and suffix are
-anchors; what lies between them was deleted and inserted. A rename (one identifier replaced by another) is
-proposed wherever the old identifier occurs; any other change where its left-anchor leaves (the last 3, 2, 1
-or 0 of the prefix), the deleted leaves and the right-anchor leaf (the first of the suffix) occur in that
-order, at least two leaves in all, longer anchors first. Each place becomes a Candidate: the same replacement
-at that place, in the text as it is now. Matching is on leaves, never on raw substrings, so ``bar`` never
-matches inside ``foobar``.
+The edited lines before and after are compared as sequences of leaves (leaves.py). Their common prefix and
+suffix are anchors; what lies between them was deleted and inserted. A rename (one identifier replaced by
+another) is proposed wherever the old identifier occurs; any other change where its left-anchor leaves (the
+last 3, 2, 1 or 0 of the prefix), the deleted leaves and the right anchor (the first leaf of the suffix, or
+the line's end) occur in that order, or for a deletion or replacement without the right anchor, at least two
+leaves and anchors in all, most anchors first; a word of a comment, string or number replaced by another
+word also wherever that word is in one of those. Each place becomes a Candidate: the same replacement at
+that place, in the text as it is now; a line where it fits more than once also gets one candidate making it
+at all of them. Matching is on leaves, never on raw substrings, so ``bar`` never matches inside ``foobar``.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from kvcomplete.completion.next_edits.edits import LastEdit
+from kvcomplete.completion.next_edits.leaves import TEXT_KINDS, Leaf, LeafChange, leaf_change, leaves
 from kvcomplete.completion.text.syntax import _parser  # one cached parser per language
 
 MAX_CANDIDATES = 64
 MAX_ANCHORS = 3  # left-anchor leaves tried first; fewer are tried while there is room for candidates
-SEARCH_BYTES = 16_000  # places are looked for this far before and after the edit (a window is ~4 KB of code)
+SEARCH_BYTES = 64_000  # places are looked for this far before and after the edit (a window is ~4 KB of code)
 MAX_TEXT_BYTES = 256_000  # larger documents get no next edits: two parses per edit would cost too much
-PROSE = {"string_content", "comment", "line_comment", "block_comment"}  # leaves matched word by word
-_WORD = re.compile(rb"\w+|[^\w\s]")
-
-
-class Leaf(NamedTuple):
-    kind: str
-    text: bytes
-    start: int  # byte offsets in the parsed text
-    end: int
-
-    @property
-    def key(self) -> tuple[str, bytes]:
-        return self.kind, self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,53 +38,7 @@ class Candidate:
     old: str
     new: str
     anchors: int  # leaves matched around the replaced ones: more is more specific
-
-
-@dataclass(frozen=True, slots=True)
-class LeafChange:
-    """The edited lines' leaves as prefix + deleted + suffix before, prefix + inserted + suffix after."""
-
-    prefix: list[Leaf]  # in the new text
-    deleted: list[Leaf]  # in the old text
-    inserted: list[Leaf]  # in the new text
-    suffix: list[Leaf]  # in the new text
-
-
-def leaves(tree, start: int = 0, end: int | None = None) -> list[Leaf]:
-    """The leaves of ``tree`` that lie within bytes [start, end), in order (subtrees outside are skipped)."""
-    end = tree.root_node.end_byte if end is None else end
-    found, cursor = [], tree.walk()
-    while True:
-        node = cursor.node
-        inside = node.start_byte < end and node.end_byte > start
-        if inside and node.child_count == 0:
-            if node.start_byte >= start and node.end_byte <= end and node.end_byte > node.start_byte:
-                found += _words(node) if node.type in PROSE else [Leaf(node.type, node.text, node.start_byte,
-                                                                       node.end_byte)]
-        elif inside and cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return found
-
-
-def _words(node) -> list[Leaf]:
-    """A string's or comment's text as leaves of its words and single marks (same kind as the node), so that
-    a change inside one is matched word by word in the others."""
-    return [Leaf(node.type, word.group(), node.start_byte + word.start(), node.start_byte + word.end())
-            for word in _WORD.finditer(node.text)]
-
-
-def leaf_change(old: list[Leaf], new: list[Leaf]) -> LeafChange:
-    """Split the edited lines' leaves into common prefix, deleted, inserted and common suffix."""
-    prefix = 0
-    while prefix < min(len(old), len(new)) and old[prefix].key == new[prefix].key:
-        prefix += 1
-    suffix = 0
-    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix].key == new[-1 - suffix].key:
-        suffix += 1
-    return LeafChange(new[:prefix], old[prefix: len(old) - suffix], new[prefix: len(new) - suffix],
-                      new[len(new) - suffix:])
+    line: int | None = None  # candidates of one line are alternatives: at most one of them is proposed
 
 
 def _is_rename(change: LeafChange) -> bool:
@@ -117,18 +60,49 @@ def _replacement(change: LeafChange, data: bytes) -> bytes:
 
 
 class _Pattern(NamedTuple):
-    left: list[Leaf]
-    right: Leaf | None
+    """Leaves to find in order: ``left`` (anchors), ``deleted``, then ``right`` (an anchor) when there is one;
+    with ``line_end`` the last of them ends its line; ``loose`` matches one word by its text in any TEXT_KINDS."""
 
-    def region(self, match: list[Leaf], deleted: int, takes_spaces: bool) -> tuple[int, int]:
-        """Bytes the replacement takes in a place whose leaves are ``match`` (left + deleted + right); with
-        ``takes_spaces`` the spaces before the deleted leaves too."""
-        k = len(self.left)
+    left: list[Leaf]
+    deleted: list[Leaf]
+    right: Leaf | None
+    line_end: bool = False
+    loose: bool = False
+
+    @property
+    def anchors(self) -> int:
+        return len(self.left) + (self.right is not None) + self.line_end
+
+    @property
+    def keys(self) -> list[tuple[str, bytes]]:
+        return [leaf.key for leaf in (*self.left, *self.deleted, *([self.right] if self.right else []))]
+
+    def region(self, match: list[Leaf], data: bytes, takes_spaces: bool, after_prefix: bool) -> tuple[int, int]:
+        """Bytes the replacement takes in a place whose leaves are ``match``: the deleted leaves, with
+        ``takes_spaces`` the blanks before them too. An insertion replaces the blanks between its anchors, as
+        the user's new text (``after_prefix``: from the prefix's end) holds the spaces it needs there."""
+        k, deleted = len(self.left), len(self.deleted)
         if deleted:
-            first, last = match[k], match[k + deleted - 1]
-            return (match[k - 1].end if k and takes_spaces else first.start), last.end
-        at = match[k - 1].end if k else match[k].start
-        return at, at
+            start, end = match[k].start, match[k + deleted - 1].end
+            return _blanks_before(data, start) if takes_spaces else start, end
+        if k:
+            start = match[k - 1].end
+        else:
+            start = _blanks_before(data, match[0].start) if after_prefix else match[0].start
+        return start, match[-1].start if self.right is not None and (k or after_prefix) else start
+
+    def ends_line(self, match: list[Leaf], data: bytes) -> bool:
+        end = match[-1].end
+        line_end = data.find(b"\n", end)
+        return not data[end: len(data) if line_end < 0 else line_end].strip()
+
+
+def _blanks_before(data: bytes, at: int) -> int:
+    """Where the blanks before byte ``at`` begin, unless they reach the start of the line (an indentation)."""
+    space = at
+    while space > 0 and data[space - 1] in b" \t":
+        space -= 1
+    return space if space > 0 and data[space - 1] != ord("\n") else at
 
 
 def _takes_spaces(change: LeafChange, data: bytes) -> bool:
@@ -141,20 +115,36 @@ def _takes_spaces(change: LeafChange, data: bytes) -> bool:
 
 
 def _patterns(change: LeafChange) -> list[_Pattern]:
-    """Anchors to look for, most specific first."""
+    """Anchors to look for, most specific first: the last MAX_ANCHORS to 0 leaves of the prefix, with the
+    first leaf of the suffix (or the line's end) or, for a deletion or replacement, without it; at least two
+    leaves in all. A word of a comment, string or number replaced by another is also looked for alone, in
+    any of those kinds."""
+    deleted, prefix = change.deleted, change.prefix
     if _is_rename(change):
-        return [_Pattern([], None)]
-    right = change.suffix[0] if change.suffix else None
-    prefix = change.prefix
-    patterns = [_Pattern(prefix[len(prefix) - k:], right) for k in range(min(MAX_ANCHORS, len(prefix)), -1, -1)]
-    size = len(change.deleted) + (right is not None)
-    return [p for p in patterns if len(p.left) + size >= 2]
+        return [_Pattern([], deleted, None)]
+    right, line_end = (change.suffix[0] if change.suffix else None), not change.suffix
+    lefts = [prefix[len(prefix) - k:] for k in range(min(MAX_ANCHORS, len(prefix)), -1, -1)]
+    patterns = [_Pattern(left, deleted, right, line_end) for left in lefts]
+    if deleted and right is not None:
+        patterns += [_Pattern(left, deleted, None) for left in lefts if left]
+    patterns = sorted((p for p in patterns if len(p.left) + len(deleted) + (p.right is not None) + p.line_end >= 2),
+                      key=lambda p: -p.anchors)
+    if _is_word_change(change):
+        patterns.append(_Pattern([], deleted, None, loose=True))
+    return patterns
+
+
+def _is_word_change(change: LeafChange) -> bool:
+    """One word of a comment, string or number replaced by another word (``3`` → ``4``, ``http`` → ``https``)."""
+    deleted, inserted = change.deleted, change.inserted
+    return (len(deleted) == 1 and len(inserted) == 1 and deleted[0].kind in TEXT_KINDS
+            and deleted[0].text.isalnum() and inserted[0].text.isalnum())
 
 
 def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int = MAX_CANDIDATES) -> list[Candidate]:
     """Places in ``text`` (the current text) where the same change as ``edit`` could be made, within
     SEARCH_BYTES of it, most anchors first, then nearest after the edit, then nearest before it; at most
-    ``limit``. None without a grammar for ``language``."""
+    ``limit``, those on one line made one candidate. None without a grammar for ``language``."""
     parser = _parser(language) if language else None
     if parser is None or edit.old == edit.new(text):
         return []
@@ -164,35 +154,81 @@ def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int 
     old_data = (text[: edit.start] + edit.old + text[edit.end:]).encode("utf-8")
     start = len(text[: edit.start].encode("utf-8"))
     end, old_end = start + len(edit.new(text).encode("utf-8")), start + len(edit.old.encode("utf-8"))
-    tree = parser.parse(data)
-    document = leaves(tree, max(0, start - SEARCH_BYTES), end + SEARCH_BYTES)
+    document = leaves(parser.parse(data), max(0, start - SEARCH_BYTES), end + SEARCH_BYTES)
     edited = [leaf for leaf in document if leaf.start >= start and leaf.end <= end]
     change = leaf_change(leaves(parser.parse(old_data), start, old_end), edited)
     if not change.deleted and not change.inserted:
         return []
-    replacement = _replacement(change, data).decode("utf-8")
     takes_spaces = _takes_spaces(change, data)
-    found: dict[tuple[int, int], tuple[int, int]] = {}
-    by_key: dict[tuple[str, bytes], list[int]] = defaultdict(list)
+    replacement = _replacement(change, data)
+    found: dict[tuple[int, int], tuple[int, int, int]] = {}
+    starts: dict[tuple[str, bytes], list[int]] = defaultdict(list)
     for index, leaf in enumerate(document):
-        by_key[leaf.key].append(index)
+        starts[leaf.key].append(index)
     for pattern in _patterns(change):
-        keys = [leaf.key for leaf in pattern.left] + [leaf.key for leaf in change.deleted]
-        keys += [pattern.right.key] if pattern.right is not None else []
-        for index in by_key.get(keys[0], ()):
-            match = document[index: index + len(keys)]
-            if [leaf.key for leaf in match] != keys:
-                continue
-            region = pattern.region(match, len(change.deleted), takes_spaces)
+        for match in _matches(document, starts, pattern):
+            region = pattern.region(match, data, takes_spaces, bool(change.prefix))
             if region[0] <= end and region[1] >= start or region in found:
-                continue  # the edited place itself, or already found with longer anchors
-            found[region] = (-len(pattern.left) - (pattern.right is not None), *_distance(region, start, end))
+                continue  # the edited place itself, or already found with more anchors
+            if not pattern.line_end or pattern.ends_line(match, data):
+                found[region] = (-pattern.anchors, *_distance(region, start, end))
         if len(found) >= limit:
             break
     chosen = sorted(found, key=found.__getitem__)[:limit]
+    anchors = {region: -found[region][0] for region in chosen}
     to_chars = _char_offsets(text, data)
-    return [Candidate(to_chars(a), to_chars(b), text[to_chars(a): to_chars(b)], replacement, -found[(a, b)][0])
-            for a, b in chosen]
+    return [_candidate(text, to_chars, data, line, places, replacement, min(anchors[place] for place in places))
+            for line, places in _by_line(anchors, data)]
+
+
+def _matches(document: list[Leaf], starts: dict[tuple[str, bytes], list[int]], pattern: _Pattern):
+    """The runs of ``document``'s leaves that ``pattern`` matches (``starts``: leaf key → its indices)."""
+    if pattern.loose:
+        word = pattern.deleted[0].text
+        for kind in TEXT_KINDS:
+            yield from ([document[index]] for index in starts.get((kind, word), ()))
+        return
+    keys = pattern.keys
+    for index in starts.get(keys[0], ()):
+        if [leaf.key for leaf in document[index: index + len(keys)]] == keys:
+            yield document[index: index + len(keys)]
+
+
+def _by_line(anchors: dict[tuple[int, int], int], data: bytes) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Each region (in the order of ``anchors``: region → anchors matched) alone with its line, and for a
+    line where the change fits more than once, after its first region, all of them as one more (those
+    overlapping an earlier one dropped, and those matched without anchors when others were): which of these
+    the user means is the model's call."""
+    lines: dict[int, list[tuple[int, int]]] = {}
+    places = []
+    for region in anchors:
+        line = data.count(b"\n", 0, region[0])
+        places.append((line, [region]))
+        lines.setdefault(line, []).append(region)
+    merged = {}
+    for line, regions in lines.items():
+        anchored = [region for region in regions if anchors[region]] or regions
+        kept: list[tuple[int, int]] = []
+        for region in anchored:
+            if all(region[1] <= a or region[0] >= b for a, b in kept):
+                kept.append(region)
+        if len(kept) > 1:
+            merged[line] = (line, kept)
+    return [item for line, regions in places
+            for item in ([(line, regions), merged.pop(line)] if line in merged else [(line, regions)])]
+
+
+def _candidate(text: str, to_chars: Callable[[int], int], data: bytes, line: int, places: list[tuple[int, int]], replacement: bytes,
+               anchors: int) -> Candidate:
+    """One candidate making ``replacement`` at every one of ``places`` (byte regions of ``line``)."""
+    places = sorted(places)
+    first, last = places[0][0], places[-1][1]
+    pieces, at = [], first
+    for a, b in places:
+        pieces += [data[at:a], replacement]
+        at = b
+    return Candidate(to_chars(first), to_chars(last), text[to_chars(first): to_chars(last)],
+                     b"".join(pieces).decode("utf-8"), anchors, line)
 
 
 def _distance(region: tuple[int, int], start: int, end: int) -> tuple[int, int]:

@@ -31,9 +31,15 @@ if TYPE_CHECKING:
 NODES_PER_STEP = 64  # scratch nodes per scoring forward: about a draft tree's, what a request may wait for
 FIRST_STEP_NODES = 16  # the first forward of an edit is smaller: its best places reach the editor sooner
 FEEDBACK = {"accepted": "nextEditsAccepted", "dismissed": "nextEditsDismissed"}
-# A pure insertion (nothing old at its place) pays log p of each token it adds while its old side pays none,
-# so even a right one scores far below a rename: it is kept above the threshold minus this (nats).
+# A pure insertion (nothing but blanks old at its place) pays log p of each token it adds while its old side
+# pays none, so even a right one scores far below a rename: it is kept above the threshold minus this (nats).
 INSERTION_ALLOWANCE = 14.0
+# A pure deletion's wrong places score nearly as well as its right ones (the model reads code well with less
+# in it): it needs this much more than the threshold.
+DELETION_MARGIN = 2.0
+# Proposals are kept within this many nats of the best scored one: where one place is clearly the same change
+# (its context repeats the edit's), places the model merely does not mind are not proposed with it.
+BEST_GAP = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class Proposal:
     old: str
     new: str
     score: float
+    line: int | None = None  # of the proposals of one line, only the best is handed out
 
 
 @dataclass(slots=True)
@@ -110,7 +117,8 @@ class NextEdits:
         the cursor (``before``)."""
         window, layout = target.window, self.engine.layout
         if layout is Layout.LEFT_TO_RIGHT:
-            return SlotMap(window.start, window.end, context, after_slot=len(target.tokens))
+            edit = doc.mirror.token_index_at(doc.mirror.byte_offset(doc.last_edit.start))
+            return SlotMap(window.start, window.end, context, after_slot=len(target.tokens), edit_token=edit)
         cursor = self.engine.prompts.split(doc.mirror, offset).prompt_length
         first = context + 1 if layout is Layout.PSM else len(target.tokens) - (cursor - window.start)
         return SlotMap(window.start, cursor, first)
@@ -132,15 +140,22 @@ class NextEdits:
         if not batch:
             return
         scores = score(self.engine.runner, doc.session.store, [item for _, item in batch])
-        job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4)) for (c, _), s in zip(batch, scores)]
+        job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4), c.line) for (c, _), s in zip(batch, scores)]
 
     def proposals(self, job: _Job) -> list[Proposal]:
-        """The scored candidates above the threshold (pure insertions: INSERTION_ALLOWANCE below it), best
-        first, at most maxNextEdits."""
+        """The scored candidates above the threshold (pure insertions: INSERTION_ALLOWANCE below it, pure
+        deletions: DELETION_MARGIN above it) and within BEST_GAP of the best, best first, one per line, at most
+        maxNextEdits."""
         settings = self.engine.settings
-        kept = [p for p in job.scored
-                if p.score > settings.next_edits_threshold - (INSERTION_ALLOWANCE if not p.old else 0.0)]
-        return sorted(kept, key=lambda p: -p.score)[: settings.max_next_edits]
+        top = max((p.score for p in job.scored), default=0.0)
+        kept = [p for p in job.scored if p.score > top - BEST_GAP and p.score > settings.next_edits_threshold
+                - (INSERTION_ALLOWANCE if not p.old.strip() else -DELETION_MARGIN if not p.new else 0.0)]
+        chosen, lines = [], set()
+        for proposal in sorted(kept, key=lambda p: -p.score):
+            if proposal.line is None or proposal.line not in lines:
+                chosen.append(proposal)
+                lines.add(proposal.line)
+        return chosen[: settings.max_next_edits]
 
     def request(self, uri: str, budget_ms: float) -> tuple[str, list[Proposal]]:
         """The document's text and the proposals for its last edit, computed as far as ``budget_ms`` allows

@@ -8,10 +8,11 @@ positions t, t+1, ... So the cache itself is only read (scratch stays scratch) a
 tree-shaped forward, each node seeing the cached prefix of its own place, its lead and its branch's earlier
 nodes.
 
-Places whose tokens the cache holds in document order are scored so (SlotMap): left to right, the whole
-window; in a fill-in-the-middle layout, the window's part before the cursor. Left to right, a place after the
-window is scored after it instead: its LOCAL_TOKENS preceding tokens are run at the positions following the
-window, seeing all of it (the edit included), and the branches follow them.
+Places whose tokens the cache holds in document order are scored so (SlotMap): left to right, the window
+from the edit on; in a fill-in-the-middle layout, the window's part before the cursor. Left to right, every
+other place (after the window, before the edit, before the window) is scored behind the window instead: its
+LOCAL_TOKENS preceding tokens are run at the positions following the window, seeing all of it (the edit
+included, which a place before the edit would not see in place), and the branches follow them.
 """
 
 from __future__ import annotations
@@ -27,19 +28,25 @@ from kvcomplete.completion.text.mirror import TokenMirror
 
 FOLLOW_TOKENS = 4  # tokens after the place scored with it: a change that reads well on into its context
 MAX_SPAN_TOKENS = 48  # a candidate whose old or new text takes more tokens is not scored
-LOCAL_TOKENS = 32  # a place after the window is scored behind the window and this many tokens before it
+LOCAL_TOKENS = 32  # a place scored behind the window is preceded there by this many of its own tokens
 
 
 @dataclass(frozen=True, slots=True)
 class SlotMap:
     """Document tokens [first_token, end_token) are cached at slots first_slot, first_slot + 1, ...; places
-    after them are scored at positions from ``after_slot`` on, behind all the cached slots (None: they are
-    not scored)."""
+    outside them, and before ``edit_token``, are scored at positions from ``after_slot`` on, behind all the
+    cached slots (None: they are not scored)."""
 
     first_token: int
     end_token: int
     first_slot: int
     after_slot: int | None = None
+    edit_token: int = 0  # with after_slot, places before this token (the edit's) are scored behind it too
+
+    def in_place(self, first: int, after: int) -> bool:
+        """Whether a place of tokens [first, after) is scored where it is cached."""
+        behind = self.after_slot is not None and first < self.edit_token
+        return self.first_token <= first - 1 and after <= self.end_token and not behind
 
     def slot(self, token: int) -> int:
         return self.first_slot + token - self.first_token
@@ -69,9 +76,9 @@ def spans(candidate: Candidate, mirror: TokenMirror, slots: SlotMap) -> Spans | 
     first = mirror.token_index_at(start)
     after = mirror.token_index_at(end)
     after += mirror.token_start(after) < end  # the first token starting at or after the place's end
-    if first - 1 < slots.first_token or first >= len(tokens):
+    if first < 1 or first >= len(tokens):
         return None
-    if after <= slots.end_token:  # in the window: behind the cached token before the place, at its position
+    if slots.in_place(first, after):  # behind the cached token before the place, at its position
         lead, position, sees, last = [tokens[first - 1]], slots.slot(first - 1), slots.slot(first - 1), slots.end_token
     elif slots.after_slot is not None:
         lead = tokens[max(0, first - LOCAL_TOKENS): first]

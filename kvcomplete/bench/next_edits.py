@@ -4,8 +4,9 @@ The cases are real commits that made one small change on several lines of a file
 goes through a fresh document of one ``kvcomplete serve``: the file as it was before the commit is opened, the
 first changed line is edited as the commit did (one didChange per changed stretch, or key by key with
 ``typing``), then the client waits for the first ``kvcomplete/nextEditsReady`` of that version (up to
-READY_TIMEOUT_S) and asks ``kvcomplete/nextEdits`` at the cursor: the set the editor shows first, and the set
-the next-edit key gets. A proposal is correct when applying it to the document makes exactly one of the
+READY_TIMEOUT_S), then while the announced set still grows (until none came for SETTLE_QUIET_S, at most
+SETTLE_TIMEOUT_S after the edit), and asks ``kvcomplete/nextEdits`` at the cursor: the set the editor shows
+first, and the set the next-edit key gets once the background has scored the places. A proposal is correct when applying it to the document makes exactly one of the
 commit's later changed lines, whole, and changes nothing else. Precision: correct proposals / proposals;
 recall: later lines some proposal makes / later lines (a set holds at most MAX_PROPOSALS: ``recall_ceiling``
 is what that allows). The naive baseline replaces the removed text wherever it occurs (it cannot place an
@@ -34,6 +35,8 @@ from kvcomplete.lsp_server.next_edits import NEXT_EDITS, NEXT_EDITS_READY
 
 MAX_PROPOSALS = 10  # the protocol's limit per set; the baseline keeps as many, nearest the cursor first
 READY_TIMEOUT_S = 5.0
+SETTLE_QUIET_S = 1.5  # after the first set, the request waits until no new set came for this long
+SETTLE_TIMEOUT_S = 15.0  # or this long after the edit
 READING_PAUSE_S = 1.0  # before the edit: the server's idle work encodes the file, as while the user reads it
 ENCODING = "utf-16"  # the positions' encoding (the client's default)
 
@@ -139,6 +142,19 @@ class ReadySets:
                 break
         return next(iter(self.arrived.get((uri, version), [])), None)
 
+    async def settled(self, uri: str, version: int, quiet_s: float, until: float) -> None:
+        """Wait until no new set of this version arrived for ``quiet_s``, or until perf_counter() ``until``."""
+        while (left := until - time.perf_counter()) > 0:
+            sets = self.arrived.get((uri, version), [])
+            last = sets[-1][0] if sets else time.perf_counter()
+            if time.perf_counter() - last >= quiet_s:
+                return
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), min(left, quiet_s))
+            except asyncio.TimeoutError:
+                pass
+
 
 async def replay_case(client: LspClient, ready: ReadySets, number: int, case: Case, typing: bool) -> dict:
     """One case in a fresh document: the first change made, then the ready set and the answer at the cursor."""
@@ -149,6 +165,8 @@ async def replay_case(client: LspClient, ready: ReadySets, number: int, case: Ca
     make_first_change(editor, case.lines[0], typing)
     changed_at = time.perf_counter()
     arrived = await ready.first(uri, editor.version, READY_TIMEOUT_S)
+    if arrived:  # the set grows as the background scores more places: ask once it stopped growing
+        await ready.settled(uri, editor.version, SETTLE_QUIET_S, changed_at + SETTLE_TIMEOUT_S)
     position = editor.position()
     asked_at = time.perf_counter()
     answer = plain(await client.custom(NEXT_EDITS, {"textDocument": {"uri": uri},

@@ -63,14 +63,18 @@ def test_a_rename_proposes_every_other_leaf_with_the_old_name_and_nothing_inside
 
 
 def test_an_added_argument_is_proposed_at_the_same_call_with_the_same_arguments():
+    """A line where it fits twice gets it at each place alone and at both as one more candidate (the
+    alternatives of one line share its number)."""
     source = "x = scale(a)\ny = scale(a)\nz = scale(b)\nw = shift(a)\nv = scale(a) + scale(a)\n"
     text, edit = edited(source, "scale(a)", "scale(a, factor)")
     candidates = find_candidates(text, edit, "python")
     check_invariants(text, edit, candidates)
     lines = lines_at(text, candidates)
-    assert {"y = scale(a, factor)", "v = scale(a, factor) + scale(a)", "v = scale(a) + scale(a, factor)"} <= set(lines)
     assert "z = scale(b)" not in lines and all("scale(b" not in line for line in lines)
-    assert lines[: 3] == ["y = scale(a, factor)", "v = scale(a, factor) + scale(a)", "v = scale(a) + scale(a, factor)"]
+    assert lines[:4] == ["y = scale(a, factor)", "v = scale(a, factor) + scale(a)",
+                         "v = scale(a, factor) + scale(a, factor)", "v = scale(a) + scale(a, factor)"]
+    assert [c.line for c in candidates[:4]] == [1, 4, 4, 4]
+    assert lines[4:] == ["w = shift(a, factor)"]  # fewer anchors (``a)``), last
 
 
 def test_a_type_annotation_is_proposed_for_the_same_parameter():
@@ -89,12 +93,17 @@ def test_a_replaced_method_is_renamed_at_its_other_calls_only():
     assert lines_at(text, candidates) == ["client.get(2)"]
 
 
-def test_a_pure_insertion_at_the_line_end_is_proposed_after_the_same_anchors():
-    source = "name = read(path)\ntitle = read(path)\nother = read(path2)\n"
+def test_a_pure_insertion_at_the_line_end_is_proposed_after_the_same_anchors_at_a_line_end():
+    """The line's end is an anchor: ``]`` → ``])`` is looked for at every ``]`` that ends a line."""
+    source = "name = read(path)\ntitle = read(path)\nother = read(path2)\nlast = read(path) or 1\n"
     text, edit = edited(source, "read(path)", "read(path).strip()")
     candidates = find_candidates(text, edit, "python")
     check_invariants(text, edit, candidates)
-    assert lines_at(text, candidates) == ["title = read(path).strip()"]
+    assert lines_at(text, candidates) == ["title = read(path).strip()", "other = read(path2).strip()"]
+    assert candidates[0].anchors > candidates[1].anchors
+    source = "x = [\n    1,\n]\ny = [\n    2,\n]\nz = [3]\nw = [4] + 1\n"
+    text, edit = edited(source, "]", "])")
+    assert lines_at(text, find_candidates(text, edit, "python")) == ["])", "z = [3])"]
 
 
 def test_a_deletion_takes_the_spaces_before_what_it_deletes():
@@ -157,5 +166,62 @@ def test_a_change_inside_a_string_or_comment_is_matched_word_by_word_in_the_othe
     candidates = find_candidates(text, edit, "python")
     check_invariants(text, edit, candidates)
     lines = lines_at(text, candidates)
-    assert lines == ['REQUIRES = "lib>=2.4.0"', 'OTHER = "12.4.0"']  # more anchors first; comments are another kind
-    assert [c.anchors for c in candidates] == [3, 2] and all(c.old == "3" and c.new == "4" for c in candidates)
+    assert lines == ['REQUIRES = "lib>=2.4.0"', 'OTHER = "12.4.0"', "# see the 2.4.0 notes"]  # more anchors first
+    assert [c.anchors for c in candidates] == [3, 2, 0] and all(c.old == "3" and c.new == "4" for c in candidates)
+
+
+def test_a_word_replaced_in_a_comment_is_looked_for_in_strings_and_numbers_too_but_not_in_code():
+    source = ('# needs lib < 3.0\nassert version < (3, 0)\nURL = "https://host/v3/api"\nv3 = 3\nx3 = foo3\n'
+              'y = 33\n')
+    text, edit = edited(source, "< 3.0", "< 4.0")
+    lines = lines_at(text, find_candidates(text, edit, "python"))
+    assert lines == ["assert version < (4, 0)", "v3 = 4"]  # not v3 (a name), x3, foo3, 33 nor inside v3
+    source = '# see http://a.org\ncall("http://b.org")\nhttp = 1\n'
+    text, edit = edited(source, "http:", "https:")
+    assert lines_at(text, find_candidates(text, edit, "python")) == ['call("https://b.org")']
+
+
+def test_a_docstrings_words_on_the_edited_lines_are_compared_escapes_included():
+    source = 'def a():\n    """Sends a \\*GET request."""\n\n\ndef b():\n    """Sends a \\*POST request."""\n'
+    text, edit = edited(source, '"""Sends', 'r"""Sends')
+    candidates = find_candidates(text, edit, "python")
+    assert lines_at(text, candidates) == ['    r"""Sends a \\*POST request."""']
+
+
+def test_a_deleted_comment_takes_the_spaces_before_it():
+    source = "a = f(x),  # type: ignore\nb = g(y)  # type: ignore\n"
+    text, edit = edited(source, "  # type: ignore", "")
+    assert lines_at(text, find_candidates(text, edit, "python")) == ["b = g(y)"]
+
+
+def test_an_insertion_that_brings_its_spaces_takes_the_blanks_at_its_place():
+    source = "def f(verify: Context | bool = True):\n    pass\n\n\ndef g(verify: Context | bool = False):\n    pass\n"
+    text, edit = edited(source, "Context | bool = True", "Context | str | bool = True")
+    candidates = find_candidates(text, edit, "python")
+    check_invariants(text, edit, candidates)
+    assert lines_at(text, candidates)[0] == "def g(verify: Context | str | bool = False):"
+
+
+def test_a_line_changed_the_same_way_in_several_places_is_that_change_once():
+    source = 'x = ["a\\n", "b\\n"]\ny = ["c\\n", "d\\n", "e"]\n'
+    text, edit = edited(source, 'x = ["a\\n", "b\\n"]', 'x = ["a", "b"]')
+    lines = lines_at(text, find_candidates(text, edit, "python"))
+    assert 'y = ["c", "d", "e"]' in lines and 'y = ["c", "d\\n", "e"]' in lines
+
+
+def test_places_matched_only_by_the_word_are_not_merged_with_anchored_ones_of_their_line():
+    source = 'fail("call an sync close on an async stream")\nfail("an async iterator on an sync stream")\n'
+    text, edit = edited(source, "call an sync", "call a sync")
+    candidates = find_candidates(text, edit, "python")
+    assert lines_at(text, candidates) == ['fail("an async iterator on a sync stream")',  # ``an sync``
+                                          'fail("a async iterator on an sync stream")']  # the word alone
+    assert [c.line for c in candidates] == [1, 1] and candidates[0].anchors > candidates[1].anchors == 0
+
+
+def test_an_insertion_after_a_space_keeps_one_space():
+    source = "    passed to func:`dumps`.\n    passed to func:`dump`.\n"
+    text, edit = edited(source, "to func:`dumps`", "to :func:`dumps`")
+    assert lines_at(text, find_candidates(text, edit, "python")) == ["    passed to :func:`dump`."]
+    source = "a = f(x)\nb = f(y)\n"
+    text, edit = edited(source, "a = f(x)", "a = await f(x)")
+    assert lines_at(text, find_candidates(text, edit, "python")) == ["b = await f(y)"]

@@ -10,7 +10,14 @@ import pytest
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, UnknownDocument
-from kvcomplete.completion.next_edits.proposals import INSERTION_ALLOWANCE, NextEdits, Proposal, _Job
+from kvcomplete.completion.next_edits.proposals import (
+    BEST_GAP,
+    DELETION_MARGIN,
+    INSERTION_ALLOWANCE,
+    NextEdits,
+    Proposal,
+    _Job,
+)
 from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///names.py"
@@ -163,11 +170,21 @@ def test_an_edit_far_from_the_grown_window_before_any_request_moves_it_once_and_
     engine.close(uri)
 
 
-def test_pure_insertions_are_kept_further_below_the_threshold_than_other_changes():
-    settings = Settings(next_edits_threshold=-1.0)
-    below = -1.0 - INSERTION_ALLOWANCE / 2
-    scored = [Proposal(0, 1, "a", "b", below), Proposal(5, 5, "", ", b", below),
-              Proposal(9, 9, "", ", b", -1.0 - INSERTION_ALLOWANCE - 0.5), Proposal(12, 13, "a", "b", 0.5)]
-    job = _Job(edit=None, candidates=[], scored=scored)
-    kept = NextEdits(SimpleNamespace(settings=settings)).proposals(job)
-    assert kept == [scored[3], scored[1]]
+def test_each_kind_of_change_has_its_margin_and_only_those_near_the_best_one_per_line_are_kept():
+    """Pure insertions are kept INSERTION_ALLOWANCE below the threshold, pure deletions need DELETION_MARGIN
+    above it, and nothing more than BEST_GAP below the best is kept; of one line's alternatives the best."""
+    next_edits = NextEdits(SimpleNamespace(settings=Settings(next_edits_threshold=-1.0)))
+
+    def kept(*scored: Proposal) -> list[int]:
+        return [scored.index(p) for p in next_edits.proposals(_Job(edit=None, candidates=[], scored=list(scored)))]
+
+    insertion = -1.0 - INSERTION_ALLOWANCE
+    assert kept(Proposal(5, 5, "", ", b", insertion + 0.5), Proposal(9, 9, "", ", b", insertion - 0.5),
+                Proposal(0, 1, "a", "b", insertion + 0.5)) == [0]
+    deletion = -1.0 + DELETION_MARGIN
+    assert kept(Proposal(20, 21, "a", "", deletion - 0.5), Proposal(22, 23, "a", "", deletion + 0.5),
+                Proposal(0, 1, "a", "b", -0.5)) == [1, 2]
+    assert kept(Proposal(0, 1, "a", "b", 9.0), Proposal(5, 6, "a", "b", 9.0 - BEST_GAP - 0.5),
+                Proposal(7, 8, "a", "b", 9.0 - BEST_GAP + 0.5)) == [0, 2]
+    assert kept(Proposal(0, 1, "a", "b", 2.0, line=3), Proposal(0, 3, "a a", "b b", 3.0, line=3),
+                Proposal(5, 6, "a", "b", 1.0, line=4)) == [1, 2]

@@ -46,7 +46,7 @@ def renamed(engine):
     slots = SlotMap(doc.window.start, doc.window.end, 0)
     candidates = find_candidates(doc.text, record_change(None, SOURCE, change), "python")
     items = [spans(candidate, doc.mirror, slots) for candidate in candidates]
-    assert len(candidates) == 6 and None not in items
+    assert len(candidates) == 7 and None not in items  # radius * radius: each alone and both
     return doc, slots, candidates, items
 
 
@@ -131,3 +131,25 @@ def test_a_place_after_the_window_is_scored_behind_it_with_its_own_preceding_tok
         expected = reference_logprob(engine, context, item.new) - reference_logprob(engine, context, item.old)
         assert got == pytest.approx(expected, abs=2e-3)
     assert spans(candidates[0], mirror, SlotMap(0, cut, 0)) is None  # without after_slot (FIM): not scored
+
+
+def test_a_place_before_the_edit_is_scored_behind_the_window_where_its_context_holds_the_edit(engine, renamed):
+    """Left to right (after_slot), places before the edit's token are scored behind the window with their own
+    LOCAL_TOKENS of context, so the model has read the edit before them; the places after it score in place."""
+    doc, slots, candidates, in_place = renamed
+    mirror = doc.mirror
+    edit_token = mirror.token_index_at(mirror.byte_offset(doc.text.index("shape, r")))
+    end = len(doc.session.tokens)
+    behind = SlotMap(slots.first_token, slots.end_token, slots.first_slot, after_slot=end, edit_token=edit_token)
+    items = [spans(candidate, mirror, behind) for candidate in candidates]
+    before = [i for i, candidate in enumerate(candidates) if candidate.start < doc.text.index("shape, r")]
+    assert len(before) == 4  # radius in area(): the parameter, each use alone and both
+    for i, item in enumerate(items):
+        if i in before:
+            assert item.position == end and item.sees == end and 1 < len(item.lead) <= LOCAL_TOKENS
+        else:
+            assert item == in_place[i]
+    for item, got in zip(items, score(engine.runner, doc.session.store, items)):
+        context = doc.session.tokens[: item.sees] + item.lead
+        expected = reference_logprob(engine, context, item.new) - reference_logprob(engine, context, item.old)
+        assert got == pytest.approx(expected, abs=2e-3)

@@ -9,6 +9,7 @@ import pytest
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
+from kvcomplete.completion.next_edits import proposals as next_edit_proposals
 from kvcomplete.completion.text.mirror import TextChange
 
 pytestmark = pytest.mark.default_model
@@ -36,7 +37,8 @@ def perimeter(radius):
 '''
 
 
-def test_the_renamed_functions_uses_outrank_the_same_name_elsewhere():
+def test_the_renamed_functions_uses_outrank_the_same_name_elsewhere(monkeypatch):
+    monkeypatch.setattr(next_edit_proposals, "BEST_GAP", math.inf)  # every candidate scored, to compare them
     engine = Engine(Settings(next_edits_threshold=-math.inf, max_next_edits=64))
     threshold = Settings().next_edits_threshold
     engine.open(URI, SOURCE, "python")
@@ -46,7 +48,9 @@ def test_the_renamed_functions_uses_outrank_the_same_name_elsewhere():
     body = range(text.index("def describe"), text.index("def perimeter"))
     inside = [p.score for p in proposals if p.start in body]
     outside = [p.score for p in proposals if p.start not in body]
-    assert len(inside) == 3 and len(outside) == 5  # radius in area (3) and perimeter (2)
+    assert len(inside) == 3 and len(outside) == 4  # one per line: area's 2 lines, perimeter's 2
     assert min(inside) > max(outside)
     assert min(inside) > threshold
-    assert all(text[p.start: p.end] == p.old == "radius" and p.new == "r" for p in proposals)
+    assert all(text[p.start: p.end] == p.old and p.new == p.old.replace("radius", "r") for p in proposals)
+    monkeypatch.undo()  # within BEST_GAP of the best: the renamed function's uses only
+    assert {p.start for p in engine.next_edits.proposals(engine.next_edits._jobs[URI])} <= set(body)
