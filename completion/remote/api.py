@@ -12,7 +12,7 @@ from typing import Protocol
 from kvcomplete.completion.prompt.builder import Prompt
 from kvcomplete.completion.remote.client import HttpClient
 
-USER = f"{getpass.getuser()}@{socket.gethostname()}"  # slot keys differ per user on a shared server
+USER = f"{getpass.getuser()}@{socket.gethostname()}"  # routing keys differ per user on a shared server
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,6 @@ class RemoteRequest:
     healed: str  # the text before the cursor the prompt backed off from: the suggestion starts with it
     max_tokens: int
     key: int  # stable per user and file: a router sends the same file to the same server
-    slot: int  # the server's slot for it (the key modulo the server's slots): its cached prompt stays there
     time_limit_ms: int  # the server stops decoding by then even if the connection's close goes unnoticed
 
 
@@ -34,7 +33,6 @@ class EngineFacts:
     model: str
     vocab_size: int | None  # None: the API does not tell
     context_tokens: int | None  # per request (llama-server: per slot)
-    slots: int = 1
 
     def mismatch(self, vocab_size: int, name: str) -> str | None:
         """Why the backend's model is not the tokenizer's (``name``, ``vocab_size`` tokens), if it is not."""
@@ -50,13 +48,12 @@ class Usage:
     cached: int  # prompt tokens it reused from its cache
 
 
-def remote_request(tokens: list[int], prompt: Prompt, owner: str, max_tokens: int, slots: int,
+def remote_request(tokens: list[int], prompt: Prompt, owner: str, max_tokens: int,
                    time_limit_ms: int) -> RemoteRequest:
     """The request for ``prompt`` in the cached ``tokens`` (completion/prompt/builder.py: the tokens before its
-    last token, then that one); ``owner`` (user and file) picks the key and the slot."""
-    key = zlib.crc32(owner.encode())
+    last token, then that one); ``owner`` (user and file) gives the routing key."""
     return RemoteRequest(tokens[: prompt.prefix_len] + [prompt.last_token], prompt.healed.decode("utf-8", "ignore"),
-                         max_tokens, key, key % slots, time_limit_ms)
+                         max_tokens, zlib.crc32(owner.encode()), time_limit_ms)
 
 
 class WrongModel(Exception):

@@ -3,8 +3,8 @@
 The workstation keeps what is cheap and per user: the documents and their token mirrors (OpenDocuments),
 the prompt (PromptBuilder: the cross-file context segment, then the window, cursor last, so that the server's
 prefix cache holds across keystrokes), token healing, the stop rule, type-along and the statistics. The
-server runs the forwards: each request sends the prompt's tokens to a slot chosen by a hash of the user and
-the file, and streams one greedy suggestion, closed as soon as the stop rule ends it (one cut at the latency
+server runs the forwards: each request sends the prompt's tokens (the server picks the slot whose cache shares
+most with them; a router picks the server by a hash of the user and the file) and streams one greedy suggestion, closed as soon as the stop rule ends it (one cut at the latency
 budget streams on in idle time: InFlight). Lost against local (docs/teams.md): PIE, tree verification with
 drafts, prefetch after an accept, the alternatives (suggestion #1 only). Backend down: LocalFallback answers.
 """
@@ -66,6 +66,7 @@ class RemoteEngine:
         self.statistics, self.remote = EngineStats(), Counter({name: 0 for name in REMOTE_COUNTERS})
         report(f"checking {settings.backend} at {settings.backend_url}", 0.8)
         self.in_flight: InFlight | None = None  # a suggestion cut at the latency budget, still streaming
+        self.slot_released_at = 0.0  # perf_counter() by which the server has freed the last closed stream's slot
         self.on_suggestions_changed: Callable[[str, int], None] = lambda uri, offset: None
         self.fallback = LocalFallback(settings, lambda uri, offset: self.on_suggestions_changed(uri, offset))
         self._check()
@@ -177,8 +178,7 @@ class RemoteEngine:
         reader = SuggestionReader(self.backend.api, target.prompt.healed.decode("utf-8", errors="ignore"),
                                   StopRule.at(doc.text, offset, context_at(doc.text, offset, doc.language)))
         request = remote_request(target.tokens, target.prompt, f"{USER} {doc.uri}",
-                                 max_tokens or self.settings.max_tokens, self.backend.facts.slots,
-                                 self.settings.backend_timeout_ms)
+                                 max_tokens or self.settings.max_tokens, self.settings.backend_timeout_ms)
         reason = self._generate(InFlight(uri, offset, before, after, arrived, reader), request, cancelled, budget_ms)
         timings = {"total": _ms_since(started)}
         self.statistics.time("firstAnswer", timings["total"])
@@ -202,6 +202,7 @@ class RemoteEngine:
         first_text_by = arrived + self.settings.backend_timeout_ms / 1000
         cut_at = arrived + budget_ms / 1000 if budget_ms else math.inf
         self.remote.update(remoteRequests=1, remotePromptTokens=len(request.tokens))
+        time.sleep(max(0.0, self.slot_released_at - time.perf_counter()))  # else its cache is missed (InFlight)
         flight.stream = self.backend.stream(request)
         try:
             flight.read(lambda: cut_at if reader.text else first_text_by, cancelled)
@@ -230,6 +231,7 @@ class RemoteEngine:
     def _finish(self, flight: InFlight) -> None:
         """Close the stream and count what it did."""
         flight.stream.close()
+        self.slot_released_at = flight.released_at()
         self._count_prefill(flight)
         self.statistics.count("tokensGenerated", flight.reader.pieces)
 

@@ -10,7 +10,7 @@ from kvcomplete.completion.remote.llama_server import LlamaServerApi, healing_gr
 from kvcomplete.completion.remote.openai import OpenAiApi
 from tests.completion.remote.fake_server import Behaviour, FakeServer
 
-REQUEST = RemoteRequest(tokens=[1, 2, 3], healed="", max_tokens=9, key=0xABCDEF, slot=3, time_limit_ms=500)
+REQUEST = RemoteRequest(tokens=[1, 2, 3], healed="", max_tokens=9, key=0xABCDEF, time_limit_ms=500)
 
 
 @pytest.mark.parametrize(("healed", "literal"), [
@@ -22,7 +22,7 @@ def test_the_healing_grammar_starts_with_the_healed_text_escaped(healed, literal
 
 def test_llama_server_asks_without_a_grammar_when_nothing_is_healed():
     body = LlamaServerApi().body(REQUEST)
-    assert "grammar" not in body and body["id_slot"] == 3 and body["prompt"] == [1, 2, 3]
+    assert "grammar" not in body and "id_slot" not in body and body["prompt"] == [1, 2, 3]
 
 
 def test_openai_sends_only_standard_fields():
@@ -44,7 +44,7 @@ def test_facts_from_both_apis():
     try:
         http = HttpClient(server.url)
         facts = LlamaServerApi().facts(http, 2)
-        assert (facts.model, facts.slots, facts.context_tokens, facts.vocab_size) == ("/models/a.gguf", 2, 2048, 49152)
+        assert (facts.model, facts.context_tokens, facts.vocab_size) == ("/models/a.gguf", 2048, 49152)
         assert OpenAiApi().facts(http, 2).model == "a.gguf"
         assert OpenAiApi("b.gguf").facts(http, 2).model == "b.gguf"
         with pytest.raises(WrongModel, match="it serves a.gguf, b.gguf, not backendModel 'c'"):

@@ -1,4 +1,4 @@
-"""RemoteEngine against an in-process fake server: request mapping, slots, the stream, failures, statistics."""
+"""RemoteEngine against an in-process fake server: request mapping, routing keys, the stream, failures, statistics."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_request_carries_the_prompt_tokens_cursor_last_and_greedy_fields(fake_se
     assert split.healed and body["grammar"] == healing_grammar(split.healed.decode())
     assert body["n_predict"] == 17 and body["t_max_predict_ms"] == 3000
     assert (body["cache_prompt"], body["stream"], body["temperature"], body["top_k"]) == (True, True, 0.0, 1)
-    assert 0 <= body["id_slot"] < fake_server.behaviour.slots
+    assert "id_slot" not in body  # the server picks the slot whose cache shares most with the prompt
 
 
 def test_the_suggestion_starts_after_the_healed_text_and_ends_by_the_stop_rule(fake_server, remote_engine):
@@ -49,16 +49,13 @@ def test_a_stream_leaving_the_healed_text_gives_no_suggestion(fake_server, remot
     assert completion.suggestions == [] and "token healing" in completion.reason
 
 
-def test_a_file_keeps_its_slot_and_files_spread_over_slots(fake_server, remote_engine):
+def test_a_file_keeps_its_routing_key_and_files_differ(fake_server, remote_engine):
     engine = remote_engine(fake_server.url)
     uris = [f"file:///project/module_{i}.py" for i in range(12)]
     for uri in uris:
         engine.open(uri, "import os\n", "python")
     for uri in uris + uris:
         engine.complete(uri, len("import os\n"))
-    slots = [body["id_slot"] for body in fake_server.bodies()]
-    assert slots[:12] == slots[12:]
-    assert len(set(slots)) > 1 and all(0 <= slot < fake_server.behaviour.slots for slot in slots)
     keys = [headers["X-Kvcomplete-Key"] for _, _, headers in fake_server.requests]
     assert keys[:12] == keys[12:] and len(set(keys)) == 12
 
@@ -203,6 +200,6 @@ def test_another_backend_url_applies_to_the_next_request(fake_server, remote_eng
         engine.reconfigure(engine.settings.replace(backend_url=other.url))
         engine.complete("file:///l.py", 6)
         assert len(other.requests) == 1 and fake_server.requests == []
-        assert other.bodies()[0]["id_slot"] == 0 and engine.stats()["backend"]["url"] == other.url
+        assert engine.stats()["backend"]["url"] == other.url
     finally:
         other.close()

@@ -38,9 +38,9 @@ def backend():
 
 
 def _prefilled(backend: Backend, tokens: list[int]) -> int:
-    """The prompt tokens the server computed for ``tokens`` (our request fields, slot 0, two tokens asked)."""
+    """The prompt tokens the server computed for ``tokens`` (our request fields, its one slot, two tokens asked)."""
     usage = None
-    with backend.stream(RemoteRequest(tokens, "", 2, key=0, slot=0, time_limit_ms=60_000)) as stream:
+    with backend.stream(RemoteRequest(tokens, "", 2, key=0, time_limit_ms=60_000)) as stream:
         for event in stream.events(lambda: time.perf_counter() + 60, lambda: False):
             usage = backend.api.usage_of(event) or usage
     assert usage is not None
