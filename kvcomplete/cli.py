@@ -59,8 +59,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     loaded = loading.load(settings, progress)
     if args.measure and loaded.weights != "dense":
         dense = loading.load(low_bit_cost.dense_settings(settings, loaded), progress)
-        _progress("measuring suggestion #1 against the dense weights, and ms per token", None)
-        low_bit_cost.save(low_bit_cost.record_path(settings, loaded), low_bit_cost.measure(settings, loaded, dense))
+        if progress:
+            progress("measuring suggestion #1 against the dense weights, and ms per token", None)
+        low_bit_cost.save(low_bit_cost.record_path(settings, loaded), low_bit_cost.measure(loaded, dense))
     cost = low_bit_cost.summary(settings, loaded)
     info = loaded.info() | ({"low_bit_cost": cost} if cost else {})
     if args.json:

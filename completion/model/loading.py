@@ -129,9 +129,8 @@ def rotary_spec(model: torch.nn.Module, rope_type: str) -> RotarySpec:
     else:
         inv_freqs = [getattr(holder, f"{kind}_inv_freq") for kind in model.config.layer_types[:layers]]
     runs = _runs([freq.detach().to(torch.float32).clone() for freq in inv_freqs])
-    first = runs[0][1]
-    return RotarySpec(inv_freq=first, rotary_dim=2 * first.numel(), rope_type=rope_type,
-                      shiftable=rope_type in SHIFTABLE_ROPE_TYPES, per_layer=runs if len(runs) > 1 else ())
+    return RotarySpec(layer_runs=runs, rotary_dim=2 * runs[0][1].numel(), rope_type=rope_type,
+                      shiftable=rope_type in SHIFTABLE_ROPE_TYPES)
 
 
 def _runs(inv_freqs: list[torch.Tensor]) -> tuple[tuple[slice, torch.Tensor], ...]:

@@ -33,17 +33,12 @@ class FimTokens:
 class RotarySpec:
     """What PIE needs to re-rotate keys: the model's inverse frequencies (fp32) and how many dims rotate."""
 
-    inv_freq: torch.Tensor  # [rotary_dim / 2], fp32: every layer's (the first layer's where they differ)
+    # (layers, inv_freq [rotary_dim / 2] fp32) for each run of consecutive layers that share frequencies: one run
+    # for most models, one per group of local or global layers for Gemma 3. PIE re-rotates once per run.
+    layer_runs: tuple[tuple[slice, torch.Tensor], ...]
     rotary_dim: int
     rope_type: str
     shiftable: bool
-    # Where layers differ in frequencies (Gemma 3's local and global layers): runs of consecutive layers that
-    # share them, as (layers, inv_freq); empty when every layer uses ``inv_freq``.
-    per_layer: tuple[tuple[slice, torch.Tensor], ...] = ()
-
-    def layer_runs(self) -> tuple[tuple[slice, torch.Tensor], ...]:
-        """(layers, inv_freq) covering every layer: one re-rotation per run."""
-        return self.per_layer or ((slice(None), self.inv_freq),)
 
 
 @dataclass(slots=True)

@@ -3,9 +3,9 @@
 The workstation keeps what is cheap and per user: the documents and their token mirrors (OpenDocuments),
 the prompt (PromptBuilder: the cross-file context segment, then the window, cursor last, so that the server's
 prefix cache holds across keystrokes), token healing, the stop rule, type-along and the statistics. The
-server runs the forwards: each request sends the prompt's tokens (the server picks the slot whose cache shares
-most with them; a router picks the server by a hash of the user and the file) and streams one greedy suggestion, closed as soon as the stop rule ends it (one cut at the latency
-budget streams on in idle time: InFlight). Lost against local (docs/teams.md): PIE, tree verification with
+server runs the forwards (in the slot whose cache shares most with the prompt; a router may pick the server by a
+hash of user and file) and streams one greedy suggestion, closed once the stop rule ends it (or read on in idle
+time when the latency budget cut it: InFlight). Lost against local (docs/teams.md): PIE, tree verification with
 drafts, prefetch after an accept, the alternatives (suggestion #1 only). Backend down: LocalFallback answers.
 """
 

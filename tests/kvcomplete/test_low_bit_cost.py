@@ -25,7 +25,7 @@ def test_measured_once_then_shown(home, tiny_model_dir):
     dense = load(low_bit_cost.dense_settings(settings, loaded))
     assert dense.weights == "dense" and dense.dtype == loaded.dtype
 
-    record = low_bit_cost.measure(settings, loaded, dense)
+    record = low_bit_cost.measure(loaded, dense)
     assert 0 < record["points"] <= low_bit_cost.MODULES * low_bit_cost.PER_MODULE
     assert 0 <= record["same_first_suggestion"] <= record["points"]
     assert record["ms_per_token"] > 0 and record["dense_ms_per_token"] > 0

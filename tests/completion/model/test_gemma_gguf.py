@@ -38,7 +38,7 @@ def test_greedy_past_the_window_equals_transformers_generate():
 def test_kept_in_its_bits_and_completing():
     loaded = load(Settings(model=str(gemma_gguf.installed()), device="cpu"))
     assert "int4" in loaded.weights and "int8" in loaded.weights, loaded.weights
-    runs = loaded.rotary.layer_runs()
+    runs = loaded.rotary.layer_runs
     assert len(runs) == 6  # five local layers, then a global one, three times
     engine = Engine(Settings(device="cpu", max_tokens=12, suggestions=2), loaded=loaded)
     source = "def fibonacci(n):\n    if n < 2:\n        return n\n    return "

@@ -34,7 +34,7 @@ def test_rotary_frequencies_per_layer_type_are_kept_per_layer(save_tiny_model, t
     """Gemma 3: local layers (sliding window, base 10k) and global ones (base 1M) rotate differently; PIE
     re-rotates each run of layers with its own frequencies."""
     loaded = load(Settings(model=str(save_tiny_model("gemma3_text", tmp_path, tokenizer)), device="cpu"))
-    runs = loaded.rotary.layer_runs()
+    runs = loaded.rotary.layer_runs
     assert [run for run, _ in runs] == [slice(0, 1), slice(1, 2), slice(2, 3)]
     bases = [1 / float(inv_freq[1]) ** (loaded.rotary.rotary_dim / 2) for _, inv_freq in runs]
     assert bases == pytest.approx([10_000, 1_000_000, 10_000], rel=1e-3)
