@@ -153,9 +153,25 @@ def plot_step(result: dict, axes_of) -> None:
     figure.suptitle("One model step: cost by width, dtype, weights and threads; greedy decode")
 
 
+def plot_team(result: dict, axes_of) -> None:
+    editors = sorted(result["editors"], key=int)
+    figure, axes = axes_of(1, 1, (7, 4))
+    axis = axes[0]
+    for quantile, style, colour in (("p50", "o-", "gray"), ("p95", "s-", "red")):
+        axis.plot([int(n) for n in editors], [result["editors"][n]["typing_ms"][quantile] for n in editors], style,
+                  label=f"llama-server, {quantile}")
+        axis.axhline(result["local"]["typing_ms"][quantile], linestyle="--", color=colour,
+                     label=f"local engine (1 editor), {quantile}")
+    axis.set_xticks([int(n) for n in editors])
+    axis.set_xlabel("editors sharing one llama-server")
+    axis.set_ylabel("keystroke to ghost text (ms)")
+    axis.legend()
+    figure.suptitle("Team backend: typing latency against the number of editors")
+
+
 PLOTS = {"edits": plot_edits, "speculation": plot_speculation, "alternatives": plot_alternatives,
          "latency": plot_latency, "memory": plot_memory, "files": plot_files, "window": plot_window,
-         "step": plot_step}
+         "step": plot_step, "team": plot_team}
 
 
 def write(suite: str, result: dict, path: Path) -> None:

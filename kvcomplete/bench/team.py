@@ -1,7 +1,7 @@
 """`kvcomplete bench team`: N simulated editors sharing one llama-server, measured against local PIE.
 
 One llama-server (llama.cpp's, built by `make llama-cpp`) serves the default model's GGUF with one slot per
-editor. N editors (1, 4, 8), each a RemoteEngine in its own thread with its own files, as N workstations,
+editor. N editors (1, 4, 8, 16), each a RemoteEngine in its own thread with its own files, as N workstations,
 replay the same real edits of standard-library modules: the PIE paper's insertion, deletion and multi-place
 edits (bench/edit_tasks.py), then type the real next line key by key with a request after every key, at the
 default latency budget. Per N: keystroke to ghost text (request to an answer with text) p50 / p95 and the
@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kvcomplete import llama_cpp
+from kvcomplete.bench import plots
 from kvcomplete.bench.edit_tasks import TASKS, EditSample
 from kvcomplete.bench.edits import edit_samples
 from kvcomplete.bench.report import header, header_markdown, load_average, table
@@ -39,7 +40,7 @@ from kvcomplete.completion.remote.engine import RemoteEngine
 from kvcomplete.completion.stats import percentiles
 from kvcomplete.completion.text.mirror import TextChange
 
-EDITORS = (1, 4, 8)
+EDITORS = (1, 4, 8, 16)
 SLOT_TOKENS = 2048  # per llama-server slot: the prompt (contextTokens 1024 at most here) and the suggestion
 MAX_TOKENS = 16
 SAMPLES = {True: 3, False: 12}  # edit samples per editor (--quick: one module's three tasks)
@@ -226,6 +227,7 @@ def main(quick: bool = False, as_json: bool = False, out: Path = Path("docs/benc
     report = run(quick, note)
     out.mkdir(parents=True, exist_ok=True)
     (out / "team.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "team.md").write_text(markdown(report))
+    (out / "team.md").write_text(markdown(report) + "\n![team](team.png)\n")
+    plots.write("team", report, out / "team.png")
     print(json.dumps(report, indent=2) if as_json else markdown(report))
     return 0

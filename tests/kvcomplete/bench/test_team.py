@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from kvcomplete.bench import plots
 from kvcomplete.bench.edit_tasks import EditSample
 from kvcomplete.bench.team import distinct, markdown, replay, summarize
 from kvcomplete.completion.config import Settings
@@ -79,3 +80,21 @@ def test_distinct_samples_keep_their_edits_under_a_header_line():
     for change in headed.changes:
         text = text[: change.start] + change.text + text[change.end:]
     assert text == headed.after
+
+
+def test_the_plot_draws_p50_and_p95_against_the_editors_with_the_local_lines(tmp_path):
+    pyplot = plots._pyplot()
+    report = {"local": {"typing_ms": {"p50": 20.0, "p95": 40.0}},
+              "editors": {"16": {"typing_ms": {"p50": 90.0, "p95": 300.0}},
+                          "1": {"typing_ms": {"p50": 10.0, "p95": 30.0}}}}
+    figure, axis = pyplot.subplots()
+    try:
+        plots.plot_team(report, lambda rows, columns, size: (figure, [axis]))
+        drawn = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in axis.lines}
+    finally:
+        pyplot.close(figure)
+    assert drawn["llama-server, p50"] == ([1, 16], [10.0, 90.0])
+    assert drawn["llama-server, p95"] == ([1, 16], [30.0, 300.0])
+    assert drawn["local engine (1 editor), p95"][1] == [40.0, 40.0]
+    plots.write("team", report, tmp_path / "team.png")
+    assert (tmp_path / "team.png").read_bytes().startswith(b"\x89PNG")
