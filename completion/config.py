@@ -158,7 +158,7 @@ class Settings:
         -1.0, lsp="nextEditsThreshold",
         doc="a next-edit candidate is proposed when its score (log p of the new text − log p of the old, with "
             "the next 4 tokens, in nats) is above this, and within 4 of the best (docs/next-edits.md, \"The "
-            "threshold\": pure insertions and deletions get their own margins)")
+            "threshold\": pure insertions, deletions and renames get their own margins)")
     fim_layout: str = setting(
         "auto", lsp="fimLayout", flag="--fim-layout", choices=FIM_LAYOUTS,
         help="prompt layout: auto = fill-in-the-middle when the model has FIM tokens",

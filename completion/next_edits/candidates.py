@@ -9,6 +9,8 @@ leaves and anchors in all, most anchors first; a word of a comment, string or nu
 word also wherever that word is in one of those. Each place becomes a Candidate: the same replacement at
 that place, in the text as it is now; a line where it fits more than once also gets one candidate making it
 at all of them. Matching is on leaves, never on raw substrings, so ``bar`` never matches inside ``foobar``.
+Each candidate carries the edit's kind: a rename (and whether it renamed a definition every other use of the
+name refers to), a word changed, or another change.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ MAX_CANDIDATES = 64
 MAX_ANCHORS = 3  # left-anchor leaves tried first; fewer are tried while there is room for candidates
 SEARCH_BYTES = 64_000  # places are looked for this far before and after the edit (a window is ~4 KB of code)
 MAX_TEXT_BYTES = 256_000  # larger documents get no next edits: two parses per edit would cost too much
+# A Candidate's ``kind``: an identifier renamed; an imported or module-level name renamed; a parameter renamed
+# (its other places are mostly other functions' parameters); a word of a string, comment or number replaced (None:
+# any other change).
+RENAME, DEFINITION, PARAMETER, WORD = "rename", "definition", "parameter", "word"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +45,36 @@ class Candidate:
     new: str
     anchors: int  # leaves matched around the replaced ones: more is more specific
     line: int | None = None  # candidates of one line are alternatives: at most one of them is proposed
+    kind: str | None = None  # RENAME, DEFINITION, PARAMETER, WORD or None: the edit's
 
 
 def _is_rename(change: LeafChange) -> bool:
     deleted, inserted = change.deleted, change.inserted
     return (len(deleted) == 1 and len(inserted) == 1 and deleted[0].kind == inserted[0].kind
             and deleted[0].kind.endswith("identifier"))
+
+
+def _kind(change: LeafChange, tree) -> str | None:
+    """RENAME for a rename, DEFINITION when what it renamed is imported or defined at the module's top level (a
+    def, a class, an assignment's target: every other use of the old name in the file is now dangling), PARAMETER
+    when it is a parameter, WORD for a word change, else None."""
+    if not _is_rename(change):
+        return WORD if _is_word_change(change) else None
+    node = tree.root_node.descendant_for_byte_range(change.inserted[0].start, change.inserted[0].end)
+    ancestor = node
+    while ancestor is not None:
+        if "import" in ancestor.type:
+            return DEFINITION
+        if "parameter" in ancestor.type:
+            return PARAMETER
+        ancestor = ancestor.parent
+    parent = node.parent
+    defined = parent is not None and (parent.child_by_field_name("name") == node and parent.type.endswith(
+        ("_definition", "_declaration")) or parent.type == "assignment" and parent.child_by_field_name("left") == node)
+    wrappers = ("decorated_definition", "expression_statement")  # around a definition at the top level
+    while defined and parent.parent is not None and parent.parent.type in wrappers:
+        parent = parent.parent
+    return DEFINITION if defined and parent.parent == tree.root_node else RENAME
 
 
 def _replacement(change: LeafChange, data: bytes) -> bytes:
@@ -154,7 +184,8 @@ def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int 
     old_data = (text[: edit.start] + edit.old + text[edit.end:]).encode("utf-8")
     start = len(text[: edit.start].encode("utf-8"))
     end, old_end = start + len(edit.new(text).encode("utf-8")), start + len(edit.old.encode("utf-8"))
-    document = leaves(parser.parse(data), max(0, start - SEARCH_BYTES), end + SEARCH_BYTES)
+    tree = parser.parse(data)
+    document = leaves(tree, max(0, start - SEARCH_BYTES), end + SEARCH_BYTES)
     edited = [leaf for leaf in document if leaf.start >= start and leaf.end <= end]
     change = leaf_change(leaves(parser.parse(old_data), start, old_end), edited)
     if not change.deleted and not change.inserted:
@@ -177,8 +208,9 @@ def find_candidates(text: str, edit: LastEdit, language: str | None, limit: int 
     chosen = sorted(found, key=found.__getitem__)[:limit]
     anchors = {region: -found[region][0] for region in chosen}
     to_chars = _char_offsets(text, data)
-    return [_candidate(text, to_chars, data, line, places, replacement, min(anchors[place] for place in places))
-            for line, places in _by_line(anchors, data)]
+    kind = _kind(change, tree)
+    return [_candidate(text, to_chars, data, line, places, replacement, min(anchors[place] for place in places),
+                       kind) for line, places in _by_line(anchors, data)]
 
 
 def _matches(document: list[Leaf], starts: dict[tuple[str, bytes], list[int]], pattern: _Pattern):
@@ -218,8 +250,8 @@ def _by_line(anchors: dict[tuple[int, int], int], data: bytes) -> list[tuple[int
             for item in ([(line, regions), merged.pop(line)] if line in merged else [(line, regions)])]
 
 
-def _candidate(text: str, to_chars: Callable[[int], int], data: bytes, line: int, places: list[tuple[int, int]], replacement: bytes,
-               anchors: int) -> Candidate:
+def _candidate(text: str, to_chars: Callable[[int], int], data: bytes, line: int, places: list[tuple[int, int]],
+               replacement: bytes, anchors: int, kind: str | None) -> Candidate:
     """One candidate making ``replacement`` at every one of ``places`` (byte regions of ``line``)."""
     places = sorted(places)
     first, last = places[0][0], places[-1][1]
@@ -228,7 +260,7 @@ def _candidate(text: str, to_chars: Callable[[int], int], data: bytes, line: int
         pieces += [data[at:a], replacement]
         at = b
     return Candidate(to_chars(first), to_chars(last), text[to_chars(first): to_chars(last)],
-                     b"".join(pieces).decode("utf-8"), anchors, line)
+                     b"".join(pieces).decode("utf-8"), anchors, line, kind)
 
 
 def _distance(region: tuple[int, int], start: int, end: int) -> tuple[int, int]:

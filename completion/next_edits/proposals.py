@@ -5,9 +5,11 @@ Per document, one job follows the last edit (edits.py): any change starts a new 
 small piece, so a request arriving meanwhile waits for at most one: finding the candidates (two tree-sitter
 parses), bringing the cache to the current text (one chunk, as the window's background growth does; the
 window is the completions', at the cursor, or at the edit before any request), or one scoring forward of at
-most NODES_PER_STEP scratch nodes. After each scoring forward the proposals so
-far (score above ``nextEditsThreshold``, best first, at most ``maxNextEdits``) are announced when they
-changed (``on_next_edits_ready``). Scoring writes only scratch, so it waits while a cut decoding still
+most NODES_PER_STEP scratch nodes. Scoring starts once the cache holds the window up to the edit (places
+after what it holds are scored behind it), and the candidates and the first forward come before any other
+background work (``first_step``): the best places do not wait for the window's growth or its refresh. After
+each scoring forward the proposals so far (``proposals``: best first, at most ``maxNextEdits``) are announced
+when they changed (``on_next_edits_ready``). Scoring writes only scratch, so it waits while a cut decoding still
 lives there (background) or ends that decoding (an explicit request).
 """
 
@@ -18,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kvcomplete.completion.idle import BACKGROUND_CHUNK
-from kvcomplete.completion.next_edits.candidates import Candidate, find_candidates
+from kvcomplete.completion.next_edits.candidates import DEFINITION, RENAME, WORD, Candidate, find_candidates
 from kvcomplete.completion.next_edits.edits import LastEdit
 from kvcomplete.completion.next_edits.scoring import SlotMap, Spans, score, spans
 from kvcomplete.completion.open_documents import OpenDocument
 from kvcomplete.completion.prompt.builder import Target
 from kvcomplete.completion.prompt.layout import Layout
+from kvcomplete.completion.scheduler import typed_since
 
 if TYPE_CHECKING:
     from kvcomplete.completion.engine import Engine
@@ -31,8 +34,9 @@ if TYPE_CHECKING:
 NODES_PER_STEP = 64  # scratch nodes per scoring forward: about a draft tree's, what a request may wait for
 FIRST_STEP_NODES = 16  # the first forward of an edit is smaller: its best places reach the editor sooner
 FEEDBACK = {"accepted": "nextEditsAccepted", "dismissed": "nextEditsDismissed"}
-# A pure insertion (nothing but blanks old at its place) pays log p of each token it adds while its old side
-# pays none, so even a right one scores far below a rename: it is kept above the threshold minus this (nats).
+# A pure insertion (nothing but blanks old at its place, or old code kept whole with more around it: an ``r``
+# before a string's quotes) pays log p of each token it adds while its old side pays none, so even a right one
+# scores far below a rename: it is kept above the threshold minus this (nats).
 INSERTION_ALLOWANCE = 14.0
 # A pure deletion's wrong places score nearly as well as its right ones (the model reads code well with less
 # in it): it needs this much more than the threshold.
@@ -40,6 +44,18 @@ DELETION_MARGIN = 2.0
 # Proposals are kept within this many nats of the best scored one: where one place is clearly the same change
 # (its context repeats the edit's), places the model merely does not mind are not proposed with it.
 BEST_GAP = 4.0
+# Pure deletions and words of strings, comments and numbers are kept within this of the best: the model minds
+# them at wrong places even less (``, httpbin`` deleted at 64 places scored +4.7 to +7 with the window at the
+# edit, the right ones among them; ``1`` → ``2`` at 16 places +2.8 to −1).
+NARROW_GAP = 2.0
+# Renames are judged as a set: once one place of a rename scores this much above the threshold (the model reads
+# the new name there as clearly right), its other places need only score above the threshold minus
+# RENAME_ALLOWANCE, however far below the best (a mass rename's first place scores +8 to +30, the rest less).
+RENAME_SURE = 3.0
+RENAME_ALLOWANCE = 3.0
+# A renamed import or module-level definition leaves every other use of the old name dangling: its places need
+# only score above the threshold minus this, whatever the best (the model orders them; it keeps out nonsense).
+DEFINITION_ALLOWANCE = 9.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +68,7 @@ class Proposal:
     new: str
     score: float
     line: int | None = None  # of the proposals of one line, only the best is handed out
+    kind: str | None = None  # the edit's (candidates.py): which margin applies
 
 
 @dataclass(slots=True)
@@ -93,16 +110,57 @@ class NextEdits:
         offset = min(doc.cursor, len(doc.text))
         context = engine.context.segment(doc)
         target = engine.prompts.target(doc, offset, context, full=True)
-        if doc.session is None or doc.session.tokens != target.tokens:
-            engine.update_cache(doc, target, limit=BACKGROUND_CHUNK)
+        cached = self._cached_part(doc, target, len(context))
+        if cached is None:  # before the first forward, only up to the edit if that is short of it: growth can wait
+            ahead = target if job.scored else engine.prompts.target(doc, max(offset, edit.end), context)
+            held = doc.session is not None and doc.session.tokens == ahead.tokens
+            engine.update_cache(doc, target if held else ahead, limit=BACKGROUND_CHUNK)
             return True
-        self._score_next(doc, job, self.cached_slots(doc, target, offset, len(context)))
+        self._score_next(doc, job, self.cached_slots(doc, target, offset, len(context), cached))
         proposals = self.proposals(job)
         if announce and proposals and proposals != job.shown:
             self._announce(doc, job, proposals)
         if job.done:
             engine.statistics.count("nextEditsProposed", len(proposals))
         return True
+
+    def first_step(self) -> bool:
+        """A step for the most recently used document's last edit while its first scoring forward is still to
+        come (background work runs this before anything else); False when there is none. Not while a decoding
+        goes on or a prefetch is due: the ghost text comes first."""
+        engine = self.engine
+        doc = next((d for d in reversed(list(engine.documents)) if d.mirror is not None), None)
+        if doc is None or doc.prefetch is not None:
+            return False
+        if doc.continuation is not None and typed_since(doc.continuation, doc) is None:
+            doc.continuation = None  # the user typed away from its suggestions (as background work would see)
+        job = self._jobs.get(doc.uri)
+        if job is not None and job.edit is doc.last_edit and job.scored:
+            return False
+        try:
+            stepped = self.step(doc)
+        except Exception:
+            doc.drop_cache()  # as any failed background piece: the next request rebuilds the cache
+            raise
+        if stepped:
+            engine.statistics.count("backgroundSteps")
+        return stepped
+
+    def _cached_part(self, doc: OpenDocument, target: Target, context: int) -> int | None:
+        """How many of ``target``'s tokens the cache holds, when it can be scored on: all of them, or left to
+        right a first part that reaches past the edit (the window's growth after it is still to come); else
+        None (the cache must be brought to ``target`` first)."""
+        cached = doc.session.tokens if doc.session is not None else None
+        if cached is None or len(cached) > len(target.tokens) or cached != target.tokens[: len(cached)]:
+            return None
+        if len(cached) == len(target.tokens):
+            return len(cached)
+        if self.engine.layout is not Layout.LEFT_TO_RIGHT:
+            return None
+        window, mirror = target.window, doc.mirror
+        edit = doc.last_edit
+        last = mirror.token_index_at(mirror.byte_offset(max(edit.start, edit.end - 1)))  # the edit's last token
+        return len(cached) if window.start + len(cached) - context > min(last, window.end - 1) else None
 
     def _announce(self, doc: OpenDocument, job: _Job, proposals: list[Proposal]) -> None:
         """Hand a new set to the editor; the first one of an edit times how long it took."""
@@ -111,14 +169,16 @@ class NextEdits:
         job.shown = proposals
         self.engine.on_next_edits_ready(doc.uri, doc.text, proposals)
 
-    def cached_slots(self, doc: OpenDocument, target: Target, offset: int, context: int) -> SlotMap:
-        """Where the document's tokens sit in the cached prompt: left to right the whole window after the
-        context segment (and places after it are scored behind it); in a FIM layout the window's part before
-        the cursor (``before``)."""
+    def cached_slots(self, doc: OpenDocument, target: Target, offset: int, context: int,
+                     cached: int | None = None) -> SlotMap:
+        """Where the document's tokens sit in the cached prompt: left to right the window's ``cached`` first
+        tokens (default: all) after the context segment (and places after them are scored behind them); in a
+        FIM layout the window's part before the cursor (``before``)."""
         window, layout = target.window, self.engine.layout
         if layout is Layout.LEFT_TO_RIGHT:
+            cached = len(target.tokens) if cached is None else cached
             edit = doc.mirror.token_index_at(doc.mirror.byte_offset(doc.last_edit.start))
-            return SlotMap(window.start, window.end, context, after_slot=len(target.tokens), edit_token=edit)
+            return SlotMap(window.start, window.start + cached - context, context, after_slot=cached, edit_token=edit)
         cursor = self.engine.prompts.split(doc.mirror, offset).prompt_length
         first = context + 1 if layout is Layout.PSM else len(target.tokens) - (cursor - window.start)
         return SlotMap(window.start, cursor, first)
@@ -140,22 +200,22 @@ class NextEdits:
         if not batch:
             return
         scores = score(self.engine.runner, doc.session.store, [item for _, item in batch])
-        job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4), c.line) for (c, _), s in zip(batch, scores)]
+        job.scored += [Proposal(c.start, c.end, c.old, c.new, round(s, 4), c.line, c.kind)
+                       for (c, _), s in zip(batch, scores)]
 
     def proposals(self, job: _Job) -> list[Proposal]:
         """The scored candidates above the threshold (pure insertions: INSERTION_ALLOWANCE below it, pure
-        deletions: DELETION_MARGIN above it) and within BEST_GAP of the best, best first, one per line, at most
-        maxNextEdits."""
-        settings = self.engine.settings
+        deletions: DELETION_MARGIN above it) and within BEST_GAP of the best, except renames (their own rule:
+        ``_kept``), best first, one per line, at most maxNextEdits."""
+        threshold = self.engine.settings.next_edits_threshold
         top = max((p.score for p in job.scored), default=0.0)
-        kept = [p for p in job.scored if p.score > top - BEST_GAP and p.score > settings.next_edits_threshold
-                - (INSERTION_ALLOWANCE if not p.old.strip() else -DELETION_MARGIN if not p.new else 0.0)]
+        kept = [p for p in job.scored if _kept(p, threshold, top)]
         chosen, lines = [], set()
         for proposal in sorted(kept, key=lambda p: -p.score):
             if proposal.line is None or proposal.line not in lines:
                 chosen.append(proposal)
                 lines.add(proposal.line)
-        return chosen[: settings.max_next_edits]
+        return chosen[: self.engine.settings.max_next_edits]
 
     def request(self, uri: str, budget_ms: float) -> tuple[str, list[Proposal]]:
         """The document's text and the proposals for its last edit, computed as far as ``budget_ms`` allows
@@ -179,3 +239,19 @@ class NextEdits:
     def feedback(self, action: str) -> None:
         """The user accepted or dismissed a proposal."""
         self.engine.statistics.count(FEEDBACK[action])
+
+
+def _kept(proposal: Proposal, threshold: float, top: float) -> bool:
+    """Whether ``proposal`` is handed out, ``top`` the best score of its set: a renamed definition's places above
+    the threshold minus DEFINITION_ALLOWANCE; a rename's above the threshold minus RENAME_ALLOWANCE once its best
+    is RENAME_SURE above the threshold; any other within BEST_GAP of the best (a pure deletion or a word:
+    NARROW_GAP) and above the threshold, with the margin of its kind."""
+    score, old, new = proposal.score, proposal.old, proposal.new
+    if proposal.kind == DEFINITION:
+        return score > threshold - DEFINITION_ALLOWANCE
+    if proposal.kind == RENAME and top >= threshold + RENAME_SURE:
+        return score > threshold - RENAME_ALLOWANCE
+    inserts = not old.strip() or proposal.kind is None and new != old and (new.startswith(old) or new.endswith(old))
+    margin = INSERTION_ALLOWANCE if inserts else -DELETION_MARGIN if not new else 0.0
+    gap = NARROW_GAP if not new or proposal.kind == WORD else BEST_GAP
+    return top - gap < score and score > threshold - margin

@@ -1,16 +1,19 @@
 """`kvcomplete bench next-edits`: does the server propose the rest of a repeated change, and how soon?
 
 The cases are real commits that made one small change on several lines of a file (repeated_changes.py). Each
-goes through a fresh document of one ``kvcomplete serve``: the file as it was before the commit is opened, the
-first changed line is edited as the commit did (one didChange per changed stretch, or key by key with
-``typing``), then the client waits for the first ``kvcomplete/nextEditsReady`` of that version (up to
-READY_TIMEOUT_S), then while the announced set still grows (until none came for SETTLE_QUIET_S, at most
-SETTLE_TIMEOUT_S after the edit), and asks ``kvcomplete/nextEdits`` at the cursor: the set the editor shows
-first, and the set the next-edit key gets once the background has scored the places. A proposal is correct when applying it to the document makes exactly one of the
-commit's later changed lines, whole, and changes nothing else. Precision: correct proposals / proposals;
-recall: later lines some proposal makes / later lines (a set holds at most MAX_PROPOSALS: ``recall_ceiling``
-is what that allows). The naive baseline replaces the removed text wherever it occurs (it cannot place an
-insertion), on the same cases.
+goes through a fresh document of one ``kvcomplete serve``: the file as it was before the commit is opened and
+read for READING_PAUSE_S; then (``ask_at_edit``, the default) the user enters insert mode where the first
+change begins and the editor asks for ghost text there (the Neovim client asks on InsertEnter; that request's
+time is reported on its own, not as part of the edit's); then the first changed line is edited as the commit
+did (one didChange per changed stretch, or key by key with ``typing``), the client waits for the first
+``kvcomplete/nextEditsReady`` of that version (up to READY_TIMEOUT_S), then while the announced set still grows
+(until none came for SETTLE_QUIET_S, at most SETTLE_TIMEOUT_S after the edit), and asks
+``kvcomplete/nextEdits`` at the cursor: the set the editor shows first, and the set the next-edit key gets
+once the background has scored the places. A proposal is correct when applying it to the document makes
+exactly one of the commit's later changed lines, whole, and changes nothing else. Precision: correct
+proposals / proposals; recall: later lines some proposal makes / later lines (a set holds at most
+MAX_PROPOSALS: ``recall_ceiling`` is what that allows). The naive baseline replaces the removed text wherever
+it occurs (it cannot place an insertion), on the same cases.
 """
 
 from __future__ import annotations
@@ -156,12 +159,15 @@ class ReadySets:
                 pass
 
 
-async def replay_case(client: LspClient, ready: ReadySets, number: int, case: Case, typing: bool) -> dict:
-    """One case in a fresh document: the first change made, then the ready set and the answer at the cursor."""
+async def replay_case(client: LspClient, ready: ReadySets, number: int, case: Case, typing: bool,
+                      ask_at_edit: bool) -> dict:
+    """One case in a fresh document: (``ask_at_edit``) ghost text asked where the change begins, the first change
+    made, then the ready set and the answer at the cursor."""
     uri = f"file:///next-edits/{number}/{Path(case.path).name}"
     editor = Editor(client, uri, case.before, ENCODING)
     await wait_for_model(client, uri)
     await asyncio.sleep(READING_PAUSE_S)
+    cursor_ms = await ask_where_the_change_begins(client, editor, case.lines[0]) if ask_at_edit else None
     make_first_change(editor, case.lines[0], typing)
     changed_at = time.perf_counter()
     arrived = await ready.first(uri, editor.version, READY_TIMEOUT_S)
@@ -178,20 +184,32 @@ async def replay_case(client: LspClient, ready: ReadySets, number: int, case: Ca
     ready_edits = arrived[1]["edits"] if arrived else []
     answer_edits = (answer or {}).get("edits") or []
     firsts = ([arrived[0]] if ready_edits else []) + ([answered_at] if answer_edits else [])
-    return {"ready_ms": _ms(arrived[0] - changed_at) if arrived else None, "request_ms": _ms(answered_at - asked_at),
+    return {"cursor_request_ms": cursor_ms, "ready_ms": _ms(arrived[0] - changed_at) if arrived else None,
+            "request_ms": _ms(answered_at - asked_at),
             "first_proposals_ms": _ms(min(firsts) - changed_at) if firsts else None,
             "ready": scored(editor.text, ready_edits, later), "request": scored(editor.text, answer_edits, later)}
+
+
+async def ask_where_the_change_begins(client: LspClient, editor: Editor, first: ChangedLine) -> float:
+    """Ask for ghost text where the first changed stretch begins, as the editor does when the user enters insert
+    mode there; the request's time in ms."""
+    line_start = sum(len(line) + 1 for line in editor.text.split("\n")[: first.line])
+    started = time.perf_counter()
+    await client.inline(editor.uri, editor.position(line_start + token_edits(first.old, first.new)[0][0]))
+    return _ms(time.perf_counter() - started)
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-async def replay(settings: Settings, cases: list[Case], typing: bool) -> tuple[list[dict], dict]:
+async def replay(settings: Settings, cases: list[Case], typing: bool,
+                 ask_at_edit: bool = True) -> tuple[list[dict], dict]:
     """Every case through one fresh server; the per-case results and the server's stats (its model too)."""
     async with served(settings, ENCODING) as client:
         ready = ReadySets(client)
-        results = [await replay_case(client, ready, number, case, typing) for number, case in enumerate(cases)]
+        results = [await replay_case(client, ready, number, case, typing, ask_at_edit)
+                   for number, case in enumerate(cases)]
         stats = await client.stats()
     return results, stats
 
@@ -224,7 +242,7 @@ def percentiles(values: list[float | None]) -> dict:
 
 
 def run(settings: Settings, repo: Path, max_commits: int, max_cases: int, with_server: bool,
-        typing: bool) -> tuple[dict, dict | None]:
+        typing: bool, ask_at_edit: bool = True) -> tuple[dict, dict | None]:
     """The mined cases scored for the baseline and (``with_server``) the server; the result and the server's model."""
     cases = list(mine(repo, max_commits, max_cases))
     result = {"repo": str(repo.resolve()), "head": git(repo, "rev-parse", "HEAD").decode().strip(),
@@ -234,7 +252,8 @@ def run(settings: Settings, repo: Path, max_commits: int, max_cases: int, with_s
     rows = [{"proposer": "naive baseline", **totals([row["baseline"] for row in result["cases"]])}]
     model = None
     if with_server:
-        replayed, stats = asyncio.run(replay(settings, cases, typing))
+        replayed, stats = asyncio.run(replay(settings, cases, typing, ask_at_edit))
+        result["ask_at_edit"] = ask_at_edit
         model = stats["model"]
         result["server_stats"] = {name: value for name, value in stats.items() if name.startswith("nextEdits")}
         for row, outcome in zip(result["cases"], replayed):
@@ -248,7 +267,8 @@ def run(settings: Settings, repo: Path, max_commits: int, max_cases: int, with_s
 
 
 LATENCIES = {"the first proposals": "first_proposals_ms", "nextEditsReady": "ready_ms",
-             "(from the request) its answer": "request_ms"}
+             "(from the request) its answer": "request_ms",
+             "(before the edit) the ghost text asked at the edit's place": "cursor_request_ms"}
 
 
 def markdown(result: dict) -> str:
@@ -292,12 +312,12 @@ def plot(result: dict, path: Path) -> None:
 
 def main(settings: Settings, repo: Path, max_commits: int = 2000, max_cases: int = 100, baseline_only: bool = False,
          typing: bool = False, as_json: bool = False, out: Path = Path("docs/benchmarks"),
-         note: str | None = None) -> int:
+         note: str | None = None, ask_at_edit: bool = True) -> int:
     """Measure, write ``<out>/next-edits.json|.md|.png``, print the Markdown (or the JSON)."""
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise ValueError(f"--repo {repo} is not a git repository")
     started = time.perf_counter()
-    result, model = run(settings, repo, max_commits, max_cases, not baseline_only, typing)
+    result, model = run(settings, repo, max_commits, max_cases, not baseline_only, typing, ask_at_edit)
     model = model or {"model": "none (naive baseline only)", "device": "cpu", "dtype": "–"}
     report = {"name": "next-edits", "model": model["model"], "device": model["device"], "dtype": model["dtype"],
               "machine": machine(torch.device(model["device"])), "date": time.strftime("%Y-%m-%d %H:%M %Z"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kvcomplete.completion.next_edits import candidates as kinds
 from kvcomplete.completion.next_edits.candidates import SEARCH_BYTES, find_candidates
 from kvcomplete.completion.next_edits.edits import LastEdit, record_change
 from kvcomplete.completion.text.mirror import TextChange
@@ -225,3 +226,25 @@ def test_an_insertion_after_a_space_keeps_one_space():
     source = "a = f(x)\nb = f(y)\n"
     text, edit = edited(source, "a = f(x)", "a = await f(x)")
     assert lines_at(text, find_candidates(text, edit, "python")) == ["b = await f(y)"]
+
+
+@pytest.mark.parametrize(("source", "old", "new", "kind"), [
+    ("import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n", "import asyncio", "import anyio",
+     kinds.DEFINITION),
+    ("from .globals import _cv_req as cv\n\nprint(_cv_req, cv)\n", "import _cv_req", "import _cv_request",
+     kinds.DEFINITION),
+    ("@cache\ndef load():\n    pass\n\n\nload()\nload()\n", "def load", "def fetch", kinds.DEFINITION),
+    ("LIMIT: int = 3\nprint(LIMIT)\n", "LIMIT:", "CAP:", kinds.DEFINITION),
+    ("def f(path):\n    return path\n\n\npath = 1\n", "f(path)", "f(file)", kinds.PARAMETER),
+    ("def f(path: str = ''):\n    return path\n", "path:", "file:", kinds.PARAMETER),
+    ("class C:\n    def load(self):\n        pass\n\n\nC().load()\n", "def load", "def fetch",
+     kinds.RENAME),  # a method: not the module's name
+    ("x = load()\ny = load()\n", "x = load", "x = fetch", kinds.RENAME),  # a use, not the definition
+    ("version = '2.3'\nold = '2.3'\n", "'2.3'", "'2.4'", kinds.WORD),
+    ("f(a)\nf(a)\n", "f(a)", "f(a, b)", None),
+])
+def test_each_candidate_carries_the_edits_kind_a_rename_of_a_module_level_name_is_a_definition(source, old, new,
+                                                                                                kind):
+    text, edit = edited(source, old, new)
+    candidates = find_candidates(text, edit, "python")
+    assert candidates and {candidate.kind for candidate in candidates} == {kind}

@@ -10,10 +10,15 @@ import pytest
 
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, UnknownDocument
+from kvcomplete.completion.next_edits.candidates import DEFINITION, RENAME, WORD
 from kvcomplete.completion.next_edits.proposals import (
     BEST_GAP,
+    DEFINITION_ALLOWANCE,
     DELETION_MARGIN,
     INSERTION_ALLOWANCE,
+    NARROW_GAP,
+    RENAME_ALLOWANCE,
+    RENAME_SURE,
     NextEdits,
     Proposal,
     _Job,
@@ -188,3 +193,82 @@ def test_each_kind_of_change_has_its_margin_and_only_those_near_the_best_one_per
                 Proposal(7, 8, "a", "b", 9.0 - BEST_GAP + 0.5)) == [0, 2]
     assert kept(Proposal(0, 1, "a", "b", 2.0, line=3), Proposal(0, 3, "a a", "b b", 3.0, line=3),
                 Proposal(5, 6, "a", "b", 1.0, line=4)) == [1, 2]
+
+
+def test_a_rename_once_sure_keeps_its_places_above_its_allowance_and_a_renamed_definition_keeps_all_above_its_own():
+    """Renames are judged as a set: past RENAME_SURE at one place, the others need only beat the threshold minus
+    RENAME_ALLOWANCE however far below the best; a renamed definition's places beat the threshold minus
+    DEFINITION_ALLOWANCE whatever the best. An extension of old code (``r`` before quotes) is an insertion, a
+    word made longer is not."""
+    threshold = -1.0
+    next_edits = NextEdits(SimpleNamespace(settings=Settings(next_edits_threshold=threshold)))
+
+    def kept(*scored: Proposal) -> list[int]:
+        return [scored.index(p) for p in next_edits.proposals(_Job(edit=None, candidates=[], scored=list(scored)))]
+
+    sure, floor = threshold + RENAME_SURE, threshold - RENAME_ALLOWANCE
+    assert kept(Proposal(0, 1, "a", "b", sure + 20, kind=RENAME), Proposal(5, 6, "a", "b", floor + 0.5, kind=RENAME),
+                Proposal(7, 8, "a", "b", floor - 0.5, kind=RENAME)) == [0, 1]
+    assert kept(Proposal(0, 1, "a", "b", sure - 0.5, kind=RENAME), Proposal(5, 6, "a", "b", sure - BEST_GAP - 0.5,
+                                                                        kind=RENAME)) == [0]  # not sure: the gap
+    definition = threshold - DEFINITION_ALLOWANCE
+    assert kept(Proposal(0, 1, "a", "b", 30.0, kind=DEFINITION), Proposal(5, 6, "a", "b", definition + 0.5,
+                kind=DEFINITION), Proposal(7, 8, "a", "b", definition - 0.5, kind=DEFINITION)) == [0, 1]
+    insertion = threshold - INSERTION_ALLOWANCE
+    assert kept(Proposal(0, 3, '"""', 'r"""', 1.0), Proposal(5, 8, '"""', 'r"""', insertion + 0.5)) == [0]
+    assert kept(Proposal(0, 3, '"""', 'r"""', 1.0), Proposal(5, 8, '"""', 'r"""', 1.0 - BEST_GAP + 0.5)) == [0, 1]
+    assert kept(Proposal(0, 3, '"""', 'r"""', -5.0), Proposal(5, 9, "http", "https", -5.0, kind=WORD),
+                Proposal(9, 10, "a", "b", -5.0)) == [0]
+
+
+def test_after_an_edit_where_ghost_text_was_asked_the_first_set_comes_before_the_windows_growth(engine, announced,
+                                                                                               settle):
+    """A request encodes the window up to its cursor; an edit there is scored as soon as the cache holds the
+    edit (the first forward before other background work), the window's growth after it still to come."""
+    source = "".join(f"def step_{i}(value):\n    total = value + {i}\n    return total * value\n\n\n"
+                     for i in range(150))
+    uri = "file:///grown.py"
+    engine.open(uri, source, "python")
+    settle(engine)
+    at = source.index("def step_60(value") + len("def step_60(")
+    engine.complete(uri, at)
+    engine.change(uri, [TextChange(at, at + len("value"), "amount")])
+    doc = engine.documents[uri]
+    for _ in range(20):
+        if announced or not engine.background_step():
+            break
+    assert announced and announced[-1][0] == uri
+    full = engine.prompts.target(doc, doc.cursor, engine.context.segment(doc), full=True)
+    assert len(doc.session.tokens) < len(full.tokens)  # proposed while the window has yet to grow
+    assert doc.session.tokens == full.tokens[: len(doc.session.tokens)]
+    body = announced[-1][1].index("    total = value + 60")
+    assert announced[-1][1].index("value", body) in {p.start for p in announced[-1][2]}
+    settle(engine)
+    assert doc.session.tokens == full.tokens  # and it grows after
+    engine.close(uri)
+
+
+def test_deletions_and_words_are_kept_nearer_the_best_than_other_changes():
+    next_edits = NextEdits(SimpleNamespace(settings=Settings(next_edits_threshold=-1.0)))
+
+    def kept(*scored: Proposal) -> list[int]:
+        return [scored.index(p) for p in next_edits.proposals(_Job(edit=None, candidates=[], scored=list(scored)))]
+
+    between = 9.0 - (NARROW_GAP + BEST_GAP) / 2  # within BEST_GAP of the best, not within NARROW_GAP
+    assert kept(Proposal(0, 1, "a", "", 9.0), Proposal(5, 6, "a", "", between),
+                Proposal(7, 8, "a", "", 9.0 - NARROW_GAP + 0.5)) == [0, 2]
+    assert kept(Proposal(0, 1, "3", "4", 9.0, kind=WORD), Proposal(5, 6, "3", "4", between, kind=WORD)) == [0]
+    assert kept(Proposal(0, 1, "a", "b", 9.0), Proposal(5, 6, "a", "b", between)) == [0, 1]
+
+
+def test_the_first_step_waits_for_a_due_prefetch_and_ends_after_the_first_forward(engine, announced):
+    rename(engine)
+    doc = engine.documents[URI]
+    doc.prefetch = (doc.text[:10], "x")  # an accepted suggestion's insertion arrived: its decoding comes first
+    assert not engine.next_edits.first_step()
+    doc.prefetch = None
+    steps = 0
+    while engine.next_edits.first_step():
+        steps += 1
+    assert 2 <= steps <= 4 and announced  # the candidates, the cache brought past the edit, one forward
+    assert engine.next_edits._jobs[URI].scored

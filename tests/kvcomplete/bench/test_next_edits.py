@@ -177,6 +177,7 @@ def test_the_replay_scores_what_the_real_server_proposes(tiny_model_dir):
     first = result["ready"]  # announced after the first scoring step: one place or both
     assert first["correct"] == first["proposals"] == len(first["found"]) >= 1 and set(first["found"]) <= {2, 3}
     assert 0 < result["first_proposals_ms"] == result["ready_ms"] and result["request_ms"] > 0
+    assert result["cursor_request_ms"] > 0  # ghost text was asked where the change begins, before the edit
 
 
 def test_the_command_passes_its_options(monkeypatch):
