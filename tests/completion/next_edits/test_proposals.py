@@ -19,6 +19,7 @@ from kvcomplete.completion.next_edits.proposals import (
     NARROW_GAP,
     RENAME_ALLOWANCE,
     RENAME_SURE,
+    SET_ANCHORS,
     NextEdits,
     Proposal,
     _Job,
@@ -219,6 +220,29 @@ def test_a_rename_once_sure_keeps_its_places_above_its_allowance_and_a_renamed_d
     assert kept(Proposal(0, 3, '"""', 'r"""', 1.0), Proposal(5, 8, '"""', 'r"""', 1.0 - BEST_GAP + 0.5)) == [0, 1]
     assert kept(Proposal(0, 3, '"""', 'r"""', -5.0), Proposal(5, 9, "http", "https", -5.0, kind=WORD),
                 Proposal(9, 10, "a", "b", -5.0)) == [0]
+
+
+def test_a_replacement_made_identically_at_every_place_is_judged_as_a_set_when_its_places_are_anchored():
+    """Like a rename, once one place of the same replacement scores RENAME_SURE above the threshold, its other
+    places matched with SET_ANCHORS need only beat the threshold minus RENAME_ALLOWANCE; places matched with fewer
+    anchors, another replacement, or a pure deletion keep the gap to the best."""
+    threshold = -1.0
+    next_edits = NextEdits(SimpleNamespace(settings=Settings(next_edits_threshold=threshold)))
+
+    def kept(*scored: Proposal) -> list[int]:
+        return [scored.index(p) for p in next_edits.proposals(_Job(edit=None, candidates=[], scored=list(scored)))]
+
+    sure, floor, far = threshold + RENAME_SURE, threshold - RENAME_ALLOWANCE, SET_ANCHORS
+    old, new = 'usefixtures("env")', "anyio"
+    assert kept(Proposal(0, 18, old, new, sure + 20, anchors=far), Proposal(30, 48, old, new, floor + 0.5, anchors=far),
+                Proposal(60, 78, old, new, floor - 0.5, anchors=far),
+                Proposal(90, 108, old, new, floor + 0.5, anchors=far - 1)) == [0, 1]
+    assert kept(Proposal(0, 18, old, new, sure - 0.5, anchors=far),
+                Proposal(30, 48, old, new, sure - BEST_GAP - 0.5, anchors=far)) == [0]  # not sure: the gap
+    assert kept(Proposal(0, 18, old, new, sure + 20, anchors=far),
+                Proposal(30, 48, old, "trio", floor + 0.5, anchors=far)) == [0]  # another change: its own set
+    assert kept(Proposal(0, 7, "  # note", "", sure + 20, anchors=far),
+                Proposal(30, 37, "  # note", "", sure + 19 - NARROW_GAP, anchors=far)) == [0]  # a deletion: the gap
 
 
 def test_after_an_edit_where_ghost_text_was_asked_the_first_set_comes_before_the_windows_growth(engine, announced,
