@@ -45,9 +45,13 @@ def _progress(message: str, fraction: float | None) -> None:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     from kvcomplete.completion.model import default_model, gemma_gguf
+    from kvcomplete.completion.model.gguf_weights import kernel_folder
+    from kvcomplete.kernels import cpu_blocks
 
     log = lambda message: print(f"kvcomplete: {message}", file=sys.stderr)  # noqa: E731
     print(gemma_gguf.install(log) if args.gemma else default_model.install(log))
+    built = cpu_blocks.build(kernel_folder())  # the GGUF block kernel: compiled here, not on a first load
+    log(f"GGUF block kernel: {built}" if built else "GGUF block kernel not built: torch's int4 / int8 kernels instead")
     return 0
 
 

@@ -1,20 +1,22 @@
 """A GGUF file's weights in their own bits: each linear layer built straight from its quantized blocks.
 
-Q4_0, Q4_1 and Q4_K blocks are groups of 32 weights on 16 levels with a scale and an offset (Q4_K's are
-6-bit multiples of its 256-weight super-block's two scales): exactly the int4 kernel's format,
-w = (q - 8) * scale + zero, so those layers compute with the file's own weights (the scales rounded to bf16,
-the kernel's dtype). Other quantized types (Q5_*, Q6_K, Q8_0, ...) have no torch CPU kernel in their format:
-they take the nearest one, int8 with one scale per output channel, from their dequantized values. Float
-tensors, and everything that is not a linear layer (embeddings, norms, the LM head), are dequantized once
-into the model's dtype. The low-bit layers keep no dense copy: memory follows the file, and forwards wider
-than the kernels' row limit run through them in pieces.
+Q4_K, Q6_K and Q8_0 layers (and an untied LM head of those types) keep the file's block bytes and compute from
+them with kernels/cpu_blocks.c, as llama.cpp does: activations quantized to int8 per block, integer dot products
+(AVX512-VNNI where the CPU has it). Without that library (no C compiler), and for the other types, the nearest
+torch kernel: Q4_0, Q4_1 and Q4_K blocks are groups of 32 weights on 16 levels with a scale and an offset
+(Q4_K's are 6-bit multiples of its 256-weight super-block's two scales), exactly the int4 kernel's format,
+w = (q - 8) * scale + zero (the scales rounded to bf16, the kernel's dtype); other quantized types (Q5_*, Q6_K,
+Q8_0, ...) take int8 with one scale per output channel, from their dequantized values. Float tensors, and
+everything that is not a linear layer (embeddings, norms, a tied LM head), are dequantized once into the model's
+dtype. The low-bit layers keep no dense copy: memory follows the file, and forwards wider than the kernels' row
+limit run through them in pieces.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -23,7 +25,9 @@ from gguf.quants import Q4_K
 from torch import nn
 
 from kvcomplete.completion.model import gguf_file
-from kvcomplete.completion.model.weights import Int4Linear, Int8Linear, linear_layers
+from kvcomplete.completion.model.default_model import cache_root
+from kvcomplete.completion.model.weights import Int4Linear, Int8Linear, LowBitLinear, linear_layers
+from kvcomplete.kernels import cpu_blocks
 
 FOUR_BIT_TYPES = (GGMLQuantizationType.Q4_0, GGMLQuantizationType.Q4_1, GGMLQuantizationType.Q4_K)
 FLOAT_TYPES = (GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.BF16)
@@ -89,6 +93,7 @@ def load_in_bits(path: Path, config, dtype: torch.dtype, attn_implementation: st
     names = _tensor_names(model, processor, architecture, config.num_hidden_layers)
     layers = {f"{module_name}.weight": (parent, attribute, layer) for module_name, (parent, attribute, layer)
               in _named_linear_layers(model).items()}
+    head = _untied_head(model, config)
     dense: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     for number, tensor in enumerate(reader.tensors):
@@ -96,6 +101,12 @@ def load_in_bits(path: Path, config, dtype: torch.dtype, attn_implementation: st
         name = names.get(tensor.name)
         if name is None:
             continue  # tensors transformers does not use (e.g. precomputed rope factors)
+        if head is not None and name == head[0]:
+            layer = _block_layer(tensor, head[1], np.arange(head[1].out_features), dtype)
+            if layer is not None:  # the LM head from its blocks too: its logits are the file's
+                model.set_output_embeddings(layer)
+                counts[f"head {tensor.tensor_type.name}"] = 1
+                continue
         if name in layers and tensor.tensor_type not in FLOAT_TYPES:
             kind, layer = _low_bit_layer(tensor, processor, names, layers[name][2], dtype)
             if layer is not None:
@@ -116,6 +127,53 @@ def load_in_bits(path: Path, config, dtype: torch.dtype, attn_implementation: st
     return model, counts
 
 
+def kernel_folder() -> Path:
+    """Where the GGUF block kernel is built: the user cache (``kvcomplete setup`` builds it there)."""
+    return cache_root() / "kernels"
+
+
+def block_library() -> ctypes.CDLL | None:
+    """The GGUF block kernel (kernels/cpu_blocks.c), built on first use; None where it cannot be built."""
+    return cpu_blocks.library(kernel_folder())
+
+
+class BlockLinear(LowBitLinear):
+    """A layer computed straight from its GGUF blocks (kernels/cpu_blocks.c): the file's bytes in memory, the
+    file's weights in the sums."""
+
+    def __init__(self, qtype: GGMLQuantizationType, blocks: torch.Tensor, in_features: int,
+                 bias: torch.Tensor | None, library: ctypes.CDLL) -> None:
+        """``blocks``: uint8 [out_features, bytes per row], each row the blocks of one output's weights."""
+        super().__init__(in_features, blocks.shape[0], bias, cpu_blocks.MAX_ROWS)
+        self.qtype, self.blocks, self.library = qtype, blocks, library
+
+    def low_bit(self, x: torch.Tensor) -> torch.Tensor:
+        return cpu_blocks.matmul(self.library, self.qtype, self.blocks, x, self.out_features)
+
+
+def _block_layer(tensor, linear: nn.Linear, order: np.ndarray, dtype: torch.dtype) -> BlockLinear | None:
+    """``linear`` computed from the tensor's blocks (rows in ``order``), or None where the block kernel does not
+    take its type or shape, or is not built."""
+    if dtype not in (torch.bfloat16, torch.float32) or not cpu_blocks.takes(tensor.tensor_type, linear.in_features):
+        return None
+    library = block_library()
+    if library is None:
+        return None
+    blocks = np.asarray(tensor.data).reshape(linear.out_features, -1)[order]  # a copy: the file's bytes in memory
+    return BlockLinear(tensor.tensor_type, torch.from_numpy(np.ascontiguousarray(blocks)), linear.in_features,
+                       linear.bias, library)
+
+
+def _untied_head(model: nn.Module, config) -> tuple[str, nn.Linear] | None:
+    """(state-dict key, layer) of the model's LM head where it is a plain linear layer of its own (a tied head is
+    the input embedding too, which stays dense)."""
+    head = model.get_output_embeddings()
+    if type(head) is not nn.Linear or getattr(config, "tie_word_embeddings", True):
+        return None
+    name = next(name for name, module in model.named_modules() if module is head)
+    return f"{name}.weight", head
+
+
 def _low_bit_layer(tensor, processor, names: dict[str, str], linear: nn.Linear,
                    dtype: torch.dtype) -> tuple[str, nn.Module | None]:
     rows = linear.out_features
@@ -123,6 +181,9 @@ def _low_bit_layer(tensor, processor, names: dict[str, str], linear: nn.Linear,
     if order is None:
         return "dense", None
     identity = bool(np.array_equal(order, np.arange(rows)))
+    block_layer = _block_layer(tensor, linear, order, dtype)
+    if block_layer is not None:
+        return tensor.tensor_type.name, block_layer
     if tensor.tensor_type in FOUR_BIT_TYPES and dtype == torch.bfloat16:
         q, scale, zero = (torch.from_numpy(array) if identity else torch.from_numpy(array)[order]
                           for array in four_bit_levels(tensor.data, tensor.tensor_type, rows))

@@ -3,6 +3,8 @@ than the window. Skipped, with the target to run, where the file is not fetched.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -10,6 +12,7 @@ from kvcomplete.bench.sources import held_out_modules, read_module
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine
 from kvcomplete.completion.model import gemma_gguf
+from kvcomplete.completion.model.gguf_weights import block_library
 from kvcomplete.completion.model.loading import load
 from kvcomplete.completion.model.runner import ModelRunner
 
@@ -37,11 +40,13 @@ def test_greedy_past_the_window_equals_transformers_generate():
 
 def test_kept_in_its_bits_and_completing():
     loaded = load(Settings(model=str(gemma_gguf.installed()), device="cpu"))
-    assert "int4" in loaded.weights and "int8" in loaded.weights, loaded.weights
+    # every layer from its blocks where the block kernel is built, else Q4_K as int4 and the others as int8
+    formats = ("Q4_K", "Q5_0", "Q8_0") if block_library() is not None else ("int4", "int8")
+    assert all(name in loaded.weights for name in formats), loaded.weights
     runs = loaded.rotary.layer_runs
     assert len(runs) == 6  # five local layers, then a global one, three times
     engine = Engine(Settings(device="cpu", max_tokens=12, suggestions=2), loaded=loaded)
     source = "def fibonacci(n):\n    if n < 2:\n        return n\n    return "
     engine.open("file:///fib.py", source)
     suggestions = engine.complete("file:///fib.py", len(source)).suggestions
-    assert suggestions and "fibonacci(n - 1)" in suggestions[0].text, suggestions
+    assert suggestions and re.search(r"fibonacci\(n ?- ?1\)", suggestions[0].text), suggestions  # spacing varies
