@@ -84,9 +84,9 @@ class Settings:
             "(completion/model/head.py: greedy picks what a dense head picks); `auto` = `int4` on a CPU running bf16 "
             "when every linear layer is 4-bit already (the default model: its one-token step 14 ms against 25 ms "
             "dense bf16, suggestion #1 equal to fp32's as often as bf16's), dense otherwise (other models, GPUs, CPUs "
-            "without native bf16). A `.gguf` model under `auto` or `int4` keeps its file's bits: Q4_0 / Q4_1 / Q4_K "
-            "layers as int4 built straight from the blocks, other quantized types as int8, no dense copy "
-            "(completion/model/gguf_weights.py); docs/benchmarks.md, \"Model step\"; `kvcomplete info` shows each "
+            "without native bf16). A `.gguf` model under `auto` or `int4` keeps its file's bits, no dense copy "
+            "(completion/model/gguf_weights.py): Q4_K / Q6_K / Q8_0 / Q5_0 layers compute from the file's blocks "
+            "(kernels/cpu_blocks.c, built by `kvcomplete setup`), other 4-bit types as int4, the rest as int8; docs/benchmarks.md, \"Model step\"; `kvcomplete info` shows each "
             "layer's format and why")
     compile: str = setting(
         "auto", lsp="compile", flag="--compile", choices=COMPILE, reloads_model=True,
