@@ -1,8 +1,8 @@
 """`kvcomplete bench team`: N simulated editors sharing one llama-server, measured against local PIE.
 
-One llama-server (llama.cpp's, built by `make llama-cpp`) serves the default model's GGUF with one slot per
-editor. N editors (1, 4, 8, 16), each a RemoteEngine in its own thread with its own files, as N workstations,
-replay the same real edits of standard-library modules: the PIE paper's insertion, deletion and multi-place
+For each N, a fresh llama-server (llama.cpp's, built by `make llama-cpp`) serves the default model's GGUF with
+one slot per editor. N editors (1, 4, 8, 16), each a RemoteEngine in its own thread with its own files, as N
+workstations, replay the same real edits of standard-library modules: the PIE paper's insertion, deletion and multi-place
 edits (bench/edit_tasks.py), then type the real next line key by key with a request after every key, at the
 default latency budget. Per N: keystroke to ghost text (request to an answer with text) p50 / p95 and the
 share of keys answered empty; per edit class the prompt tokens the server prefilled (``timings.prompt_n``)
@@ -194,17 +194,18 @@ def run(quick: bool, note: str | None) -> dict:
               "samples": len(samples), "typed_keys": TYPED_KEYS[quick], "max_tokens": MAX_TOKENS,
               "local_pie_tokens": {task: _mean([row["pie_tokens"] for row in local if row["task"] == task])
                                    for task in TASKS}, "local": local_typing, "editors": {}}
-    server = LlamaServerProcess(default_model.default_gguf_path(), max(EDITORS), available_threads()).start()
-    try:
-        for editors in EDITORS:
+    for editors in EDITORS:  # a server sized for each team: one slot per editor, nothing cached from another N
+        server = LlamaServerProcess(default_model.default_gguf_path(), editors, available_threads()).start()
+        try:
             load_before = load_average()
             rows = measure(server.url, settings, tokenizer, samples, editors, TYPED_KEYS[quick])
-            report["editors"][editors] = {**summarize(rows, local, local_typing["typing_ms"]["p95"]),
-                                          "load_average": [load_before, load_average()]}
-            print(f"kvcomplete bench team: {editors} editors done", file=sys.stderr, flush=True)
-    finally:
-        server.stop()
-    report["llama_server"] = " ".join(server.command)
+        finally:
+            server.stop()
+        report["editors"][editors] = {**summarize(rows, local, local_typing["typing_ms"]["p95"]),
+                                      "load_average": [load_before, load_average()]}
+        print(f"kvcomplete bench team: {editors} editors done", file=sys.stderr, flush=True)
+    report["llama_server"] = " ".join(server.command).replace(f"-c {editors * SLOT_TOKENS} -np {editors}",
+                                                              f"-c N*{SLOT_TOKENS} -np N")
     return report
 
 
