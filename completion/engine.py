@@ -276,9 +276,8 @@ class Engine:
 
     # -- background work -------------------------------------------------------------------------------
     def background_step(self) -> bool:
-        """One small piece of idle-time work (completion/idle.py; first, an edit's first next-edit proposals);
-        False when there is none."""
-        return self.next_edits.first_step() or self.idle.step()
+        """One small piece of idle-time work (completion/idle.py); False when there is none."""
+        return self.idle.step()
 
     # -- state -----------------------------------------------------------------------------------------
     def stats(self) -> dict:

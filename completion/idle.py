@@ -34,9 +34,9 @@ class IdleWork:
             return False
         jobs = {Work.CONTINUE: self._continue_decoding, Work.PREFETCH: self._prefetch,
                 Work.SELECT_CONTEXT: self._select_context, Work.GROW_WINDOW: self._grow_window,
-                Work.REFRESH: self._refresh}
+                Work.REFRESH: self._refresh, Work.FIRST_PROPOSALS: engine.next_edits.step}
         try:
-            for work in scheduler.for_idle(doc, engine.settings.stale_budget):
+            for work in scheduler.for_idle(doc, engine.settings.stale_budget, engine.next_edits.first_due(doc)):
                 if jobs[work](doc):
                     engine.statistics.count("backgroundSteps")
                     return True

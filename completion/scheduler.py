@@ -7,7 +7,8 @@ the cache is brought to the prompt and a new decoding starts (DECODE).
 Idle work goes to the most recently used document, most valuable first: carry on a decoding whose
 suggestions are still on screen (CONTINUE), start decoding after an accept once the editor's insertion has
 arrived (PREFETCH), choose the context segment again (SELECT_CONTEXT), encode the window's missing tokens
-(GROW_WINDOW), re-encode stale ones (REFRESH). The engine runs each piece as one small forward, so a request
+(GROW_WINDOW), re-encode stale ones (REFRESH). An edit's first next-edit proposals (FIRST_PROPOSALS) come
+before all of these but a live decoding or a pending prefetch. The engine runs each piece as one small forward, so a request
 arriving meanwhile waits for at most that. The decisions read the documents' state only; deciding also
 forgets what can no longer be used (a continuation the user typed away from, a prefetch overtaken by edits).
 """
@@ -29,6 +30,7 @@ class Work(enum.Enum):
     SELECT_CONTEXT = "select_context"
     GROW_WINDOW = "grow_window"
     REFRESH = "refresh"
+    FIRST_PROPOSALS = "first_proposals"
 
 
 def for_request(doc: OpenDocument, before: str, after: str, k: int) -> Work:
@@ -41,11 +43,14 @@ def for_request(doc: OpenDocument, before: str, after: str, k: int) -> Work:
     return Work.DECODE
 
 
-def for_idle(doc: OpenDocument, stale_budget: int) -> Iterator[Work]:
+def for_idle(doc: OpenDocument, stale_budget: int, first_proposals_due: bool = False) -> Iterator[Work]:
     """The idle work worth trying for ``doc``, most valuable first (a piece may still find nothing to do:
-    the window may be complete already)."""
+    the window may be complete already). ``first_proposals_due``: the last edit's first next-edit scoring
+    forward is still to come; it goes before the window's growth and refresh, after the ghost text."""
     if doc.continuation is not None and typed_since(doc.continuation, doc) is None:
         doc.continuation = None  # the user typed away from its suggestions
+    if first_proposals_due and doc.continuation is None and doc.prefetch is None:
+        yield Work.FIRST_PROPOSALS
     if doc.continuation is not None:
         yield Work.CONTINUE
     if _prefetch_ready(doc):

@@ -7,7 +7,7 @@ parses), bringing the cache to the current text (one chunk, as the window's back
 window is the completions', at the cursor, or at the edit before any request), or one scoring forward of at
 most NODES_PER_STEP scratch nodes. Scoring starts once the cache holds the window up to the edit (places
 after what it holds are scored behind it), and the candidates and the first forward come before any other
-background work (``first_step``): the best places do not wait for the window's growth or its refresh. After
+background work (``first_due``, the scheduler's FIRST_PROPOSALS): the best places do not wait for the window's growth or its refresh. After
 each scoring forward the proposals so far (``proposals``: best first, at most ``maxNextEdits``) are announced
 when they changed (``on_next_edits_ready``). Scoring writes only scratch, so it waits while a cut decoding still
 lives there (background) or ends that decoding (an explicit request).
@@ -26,7 +26,6 @@ from kvcomplete.completion.next_edits.scoring import SlotMap, Spans, score, span
 from kvcomplete.completion.open_documents import OpenDocument
 from kvcomplete.completion.prompt.builder import Target
 from kvcomplete.completion.prompt.layout import Layout
-from kvcomplete.completion.scheduler import typed_since
 
 if TYPE_CHECKING:
     from kvcomplete.completion.engine import Engine
@@ -131,27 +130,11 @@ class NextEdits:
             engine.statistics.count("nextEditsProposed", len(proposals))
         return True
 
-    def first_step(self) -> bool:
-        """A step for the most recently used document's last edit while its first scoring forward is still to
-        come (background work runs this before anything else); False when there is none. Not while a decoding
-        goes on or a prefetch is due: the ghost text comes first."""
-        engine = self.engine
-        doc = next((d for d in reversed(list(engine.documents)) if d.mirror is not None), None)
-        if doc is None or doc.prefetch is not None:
-            return False
-        if doc.continuation is not None and typed_since(doc.continuation, doc) is None:
-            doc.continuation = None  # the user typed away from its suggestions (as background work would see)
+    def first_due(self, doc: OpenDocument) -> bool:
+        """Whether ``doc``'s last edit still waits for its first scoring forward (the scheduler then puts its
+        steps before other background work: the best places do not wait for the window's growth)."""
         job = self._jobs.get(doc.uri)
-        if job is not None and job.edit is doc.last_edit and job.scored:
-            return False
-        try:
-            stepped = self.step(doc)
-        except Exception:
-            doc.drop_cache()  # as any failed background piece: the next request rebuilds the cache
-            raise
-        if stepped:
-            engine.statistics.count("backgroundSteps")
-        return stepped
+        return doc.last_edit is not None and (job is None or job.edit is not doc.last_edit or not job.scored)
 
     def _cached_part(self, doc: OpenDocument, target: Target, context: int) -> int | None:
         """How many of ``target``'s tokens the cache holds, when it can be scored on: all of them, or left to

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from kvcomplete.completion import scheduler
 from kvcomplete.completion.config import Settings
 from kvcomplete.completion.engine import Engine, UnknownDocument
 from kvcomplete.completion.next_edits.candidates import DEFINITION, RENAME, WORD
@@ -24,6 +25,7 @@ from kvcomplete.completion.next_edits.proposals import (
     Proposal,
     _Job,
 )
+from kvcomplete.completion.scheduler import Work
 from kvcomplete.completion.text.mirror import TextChange
 
 URI = "file:///names.py"
@@ -285,14 +287,17 @@ def test_deletions_and_words_are_kept_nearer_the_best_than_other_changes():
     assert kept(Proposal(0, 1, "a", "b", 9.0), Proposal(5, 6, "a", "b", between)) == [0, 1]
 
 
-def test_the_first_step_waits_for_a_due_prefetch_and_ends_after_the_first_forward(engine, announced):
+def test_the_first_proposals_wait_for_a_due_prefetch_and_end_after_the_first_forward(engine, announced):
     rename(engine)
     doc = engine.documents[URI]
+    assert engine.next_edits.first_due(doc)
     doc.prefetch = (doc.text[:10], "x")  # an accepted suggestion's insertion arrived: its decoding comes first
-    assert not engine.next_edits.first_step()
+    assert next(scheduler.for_idle(doc, engine.settings.stale_budget, True)) is not Work.FIRST_PROPOSALS
     doc.prefetch = None
+    assert next(scheduler.for_idle(doc, engine.settings.stale_budget, True)) is Work.FIRST_PROPOSALS
     steps = 0
-    while engine.next_edits.first_step():
+    while engine.next_edits.first_due(doc):
+        assert engine.background_step()
         steps += 1
     assert 2 <= steps <= 4 and announced  # the candidates, the cache brought past the edit, one forward
     assert engine.next_edits._jobs[URI].scored
