@@ -90,12 +90,14 @@ def library(folder: Path) -> ctypes.CDLL | None:
     return lib
 
 
+def group(qtype: GGMLQuantizationType) -> int:
+    """Inputs per block of ``qtype``, the activations' quantization group with it: 32, the K-quants' 256."""
+    return 32 if qtype in BY_32 else 256
 
 
 def takes(qtype: GGMLQuantizationType, in_features: int) -> bool:
     """Whether the kernel computes a layer of ``qtype`` blocks with ``in_features`` inputs."""
-    block = 32 if qtype in BY_32 else 256
-    return qtype in TYPES and in_features % block == 0
+    return qtype in TYPES and in_features % group(qtype) == 0
 
 
 def matmul(lib: ctypes.CDLL, qtype: GGMLQuantizationType, blocks: torch.Tensor, x: torch.Tensor, out_features: int,
@@ -126,7 +128,7 @@ def quantize_activations(x: np.ndarray, group: int) -> tuple[np.ndarray, np.ndar
 def reference(qtype: GGMLQuantizationType, blocks: np.ndarray, x: np.ndarray) -> np.ndarray:
     """What the kernel computes, in float64: the activations quantized per group of the weight type's scale
     group, times the blocks' weights as gguf dequantizes them."""
-    group = 32 if qtype in BY_32 else 256
-    q, scale = quantize_activations(x, group)
-    values = (q.reshape(q.shape[0], -1, group).astype(np.float64) * scale[..., None]).reshape(q.shape)
+    size = group(qtype)
+    q, scale = quantize_activations(x, size)
+    values = (q.reshape(q.shape[0], -1, size).astype(np.float64) * scale[..., None]).reshape(q.shape)
     return values @ dequantize(blocks, qtype).astype(np.float64).T

@@ -201,7 +201,8 @@ class NextEdits:
         top = max((p.score for p in job.scored), default=0.0)
         same: dict[tuple[str, str], float] = {}  # the best score of each identical change
         for p in job.scored:
-            same[_change(p)] = max(p.score, same.get(_change(p), p.score))
+            change = _change(p)
+            same[change] = max(p.score, same.get(change, p.score))
         kept = [p for p in job.scored if _kept(p, threshold, top, same[_change(p)])]
         chosen, lines = [], set()
         for proposal in sorted(kept, key=lambda p: -p.score):
